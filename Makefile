@@ -1,0 +1,86 @@
+# CONTORL: `make run` and `make test` are all a new developer needs.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/contorl
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+# Read by settings at import time, before any conftest runs, so they go in the environment.
+TEST_ENV := FAST_PASSWORD_HASHER=1 DB_POOL_MIN_SIZE=1
+
+.PHONY: run test test-sqlite test-postgres lint format messages migrate seed worker beat bench bench-quick clean stack stack-stop
+
+$(VENV)/.installed: requirements.txt requirements-ldap.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-ldap.txt \
+		|| echo "note: directory (LDAP) sign-in is unavailable: python-ldap needs libldap2-dev and libsasl2-dev"
+	touch $@
+
+venv: $(VENV)/.installed
+
+messages: venv
+	$(PY) manage.py build_translations
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: messages seed
+	@echo "CONTORL on http://$(HOST):$(PORT)  (embedded mode: SQLite, in-memory channel layer, eager Celery)"
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) contorl.asgi:application
+
+worker: venv
+	$(VENV)/bin/celery -A contorl worker -l info --concurrency 2
+
+beat: venv
+	$(VENV)/bin/celery -A contorl beat -l info
+
+# The whole suite twice: on SQLite (embedded defaults) and on PostgreSQL + Redis.
+test: messages
+	$(MAKE) --no-print-directory test-sqlite
+	@if $(PY) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	elif [ "$$CONTORL_REQUIRE_SERVICES" = "1" ]; then \
+		echo "PostgreSQL is not reachable and CONTORL_REQUIRE_SERVICES=1"; exit 1; \
+	else echo "PostgreSQL not reachable: skipped the PostgreSQL pass"; fi
+
+test-sqlite: messages
+	@echo "== SQLite pass =="
+	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) REDIS_TEST_URL=$(REDIS_TEST_URL) $(PYTEST) -m "not postgres" $(PYTEST_ARGS)
+
+test-postgres: messages
+	@echo "== PostgreSQL + Redis pass =="
+	$(TEST_ENV) DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) REDIS_TEST_URL=$(REDIS_TEST_URL) \
+		$(PYTEST) -m "not browser" $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: venv
+	$(PY) -m bench.run
+
+bench-quick: venv
+	$(PY) -m bench.run --quick
+
+# The production layout on this machine (deploy/stack/): nginx :8080 -> two daphne
+# processes, a Celery worker, beat, PostgreSQL (database contorl_stack) and its own
+# redis-server, all in production mode. Logs and pids in var/stack/.
+stack: messages
+	$(PY) deploy/stack/stack.py start $(STACK_ARGS)
+
+stack-stop:
+	$(PY) deploy/stack/stack.py stop
+
+clean:
+	rm -rf var/contorl.sqlite3 var/media var/screenshots

@@ -1,0 +1,64 @@
+"""The audit trail: append-only (database triggers, see audit/triggers.py) and hash-chained.
+
+Each row's `hash` is sha256 over the canonical JSON of its content plus `prev_hash`, the
+hash of the row before it (ordered by id). Editing, deleting or inserting a row behind the
+application's back breaks the chain at that row; `audit_verify` finds it.
+"""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class AuditLog(models.Model):
+    event_type = models.CharField(_("event type"), max_length=64, db_index=True)
+    sensitivity = models.CharField(_("sensitivity"), max_length=10, choices=Sensitivity.choices, db_index=True)
+    # PROTECT: an UPDATE to null the actor would be refused by the append-only trigger
+    # anyway; users with an audit history are deactivated, never deleted.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    object_type = models.CharField(_("object type"), max_length=100, blank=True, default="")
+    object_id = models.CharField(_("object id"), max_length=64, blank=True, default="")
+    changes = models.JSONField(_("changes"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, default="")
+    # A CharField, not GenericIPAddressField: PostgreSQL's inet would re-normalise the text
+    # and the stored value must be byte-for-byte what was hashed.
+    ip = models.CharField(_("IP address"), max_length=45, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # Unique: two rows claiming the same predecessor would be a fork of the chain, so the
+    # database refuses it even if the append lock were ever bypassed.
+    prev_hash = models.CharField(_("previous hash"), max_length=64, unique=True)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sensitivity__in=["low", "medium", "high", "critical"]),
+                name="auditlog_sensitivity_valid",
+            ),
+            models.CheckConstraint(condition=~models.Q(event_type=""), name="auditlog_event_type_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.event_type} ({self.sensitivity})"

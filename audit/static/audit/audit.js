@@ -1,0 +1,41 @@
+// Audit trail page: the "Verify integrity" button asks the server to recompute the chain.
+(function () {
+  "use strict";
+  const button = document.getElementById("audit-verify");
+  const out = document.getElementById("audit-verify-result");
+  if (!button || !out || !window.contorl) return;
+  const gettext = window.gettext || function (s) { return s; };
+  const fmt = window.interpolate || function (s) { return s; };
+
+  button.addEventListener("click", async function () {
+    button.disabled = true;
+    out.hidden = false;
+    out.className = "card audit-verify";
+    out.textContent = gettext("Verifying…");
+    const res = await window.contorl.api("GET", "/api/audit-logs/verify/");
+    button.disabled = false;
+    if (!res.ok) {
+      out.className = "card audit-verify bad";
+      out.textContent = (res.data && res.data.error && res.data.error.message) || gettext("Verification failed.");
+      return;
+    }
+    const r = res.data;
+    const lines = [];
+    if (r.ok) {
+      lines.push(fmt(gettext("Chain intact: %s entries checked."), [r.checked]));
+    } else {
+      lines.push(fmt(gettext("Chain BROKEN at entry #%s (%s): %s"), [r.broken.id, r.broken.event_type, r.broken.reason]));
+      lines.push(fmt(gettext("%s entries before it are intact."), [r.checked]));
+    }
+    if (r.triggers !== "ok") lines.push(gettext("Append-only triggers are missing:") + " " + r.triggers);
+    out.className = "card audit-verify " + (r.ok && r.triggers === "ok" ? "ok" : "bad");
+    out.textContent = "";
+    lines.forEach(function (line) { const p = document.createElement("p"); p.textContent = line; out.appendChild(p); });
+    if (!r.ok) {
+      const a = document.createElement("a");
+      a.href = "?id=" + encodeURIComponent(r.broken.id);
+      a.textContent = gettext("Show that entry");
+      out.appendChild(a);
+    }
+  });
+})();

@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class AutomationConfig(AppConfig):
+    name = "automation"
+    verbose_name = "Automation triggers and scheduled reports"
+
+    def ready(self):
+        from simple_history.signals import post_create_historical_record
+
+        from automation import engine, services
+        from tasks import services as task_services
+        from tasks.models import Task
+
+        # Every task write leaves a historical record: that is where triggers hook in, so the
+        # tasks app's services need no knowledge of automation.
+        post_create_historical_record.connect(
+            engine.on_task_history, sender=Task.history.model, dispatch_uid="automation.task_history"
+        )
+        # Project templates carry triggers: snapshot on save-as-template, copy on create.
+        if services.template_snapshot_hook not in task_services.TEMPLATE_SNAPSHOT_HOOKS:
+            task_services.TEMPLATE_SNAPSHOT_HOOKS.append(services.template_snapshot_hook)
+        if services.template_apply_hook not in task_services.TEMPLATE_APPLY_HOOKS:
+            task_services.TEMPLATE_APPLY_HOOKS.append(services.template_apply_hook)

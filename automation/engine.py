@@ -1,0 +1,418 @@
+"""From a task write to trigger runs, and running one attempt of a run.
+
+Hook: every task write (create, versioned update, soft delete) makes django-simple-history
+store a historical record; `on_task_history` compares it with the task's previous record,
+derives the events (task_created, status_changed, assigned, field_changed), matches the
+project's active triggers against that snapshot and queues a run for each match. The run
+row is written in the same transaction as the write; the Celery message goes out only
+after commit (`transaction.on_commit`), so a rolled-back write fires nothing.
+
+Loop guard: while a run executes its actions, `_depth` holds the run's depth; writes it
+causes queue runs at depth + 1, and nothing is queued beyond MAX_DEPTH.
+
+Effect once: local actions (notify, set_field, assign, move) write a TriggerEffect row in
+the same transaction as their effect, so a redelivered or retried attempt skips them;
+webhooks carry `Idempotency-Key: <run_id>` (and the receiver dedupes) and get their
+TriggerEffect row once accepted.
+"""
+
+import contextvars
+import hashlib
+import hmac
+import json
+import logging
+import os
+import uuid
+
+import httpx
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contorl import metrics
+from contorl.errors import DomainError, VersionConflict
+
+from . import conf, rules
+from .models import MAX_DEPTH, Trigger, TriggerEffect, TriggerExecution
+
+log = logging.getLogger("contorl.automation")
+
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("contorl_trigger_depth", default=0)
+
+Outcome = TriggerExecution.Outcome
+
+
+class TransientFailure(Exception):
+    """Worth retrying: network error, timeout, 5xx, or a lost version race."""
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (4xx from the webhook, the action is no longer valid)."""
+
+
+def current_depth() -> int:
+    return _depth.get()
+
+
+# --- from a write to queued runs -----------------------------------------------------------
+
+
+def derive_events(history_type: str, before: dict | None, after: dict) -> tuple[list[str], list[str]]:
+    """(events, changed fields) of one task write."""
+    if history_type == "+":
+        events = ["task_created"]
+        if after.get("assignee") is not None:
+            events.append("assigned")
+        return events, []
+    changed = rules.changed_fields(before, after)
+    events = []
+    if "status" in changed:
+        events.append("status_changed")
+    if "assignee" in changed and after.get("assignee") is not None:
+        events.append("assigned")
+    if changed:
+        events.append("field_changed")
+    return events, changed
+
+
+def on_task_history(sender, instance, history_instance, **kwargs) -> None:
+    """post_create_historical_record receiver for tasks."""
+    if history_instance.history_type == "-" or getattr(history_instance, "is_deleted", False):
+        return
+    triggers = list(
+        Trigger.objects.filter(project_id=instance.project_id, is_active=True).exclude(event=Trigger.Event.DUE_SOON)
+    )
+    if not triggers:
+        return  # the common case costs this one query
+    before = None
+    if history_instance.history_type != "+":
+        prev = (
+            sender.objects.filter(id=instance.pk, history_id__lt=history_instance.history_id)
+            .order_by("-history_id")
+            .first()
+        )
+        if prev is None or prev.is_deleted:
+            return  # a restore is not an edit
+        before = rules.snapshot(prev)
+    after = rules.snapshot(history_instance)
+    events, changed = derive_events(history_instance.history_type, before, after)
+    if not events:
+        return
+    depth = current_depth() + 1
+    if depth > MAX_DEPTH:
+        log.info(
+            "trigger loop guard",
+            extra={"event": "trigger_depth_limit", "task_id": instance.pk, "depth": depth},
+        )
+        return
+    for event in events:
+        context = {
+            "event": event,
+            "task": instance.pk,
+            "project": instance.project_id,
+            "task_version": history_instance.version,
+            "before": before,
+            "after": after,
+            "changed": changed,
+            "actor": getattr(history_instance, "history_user_id", None),
+        }
+        for trigger in triggers:
+            if trigger.event == event and rules.matches(trigger.conditions, context):
+                queue_run(trigger, task_id=instance.pk, context=context, depth=depth)
+
+
+def queue_run(trigger: Trigger, *, task_id: int | None, context: dict, depth: int) -> TriggerExecution:
+    """Record a queued run (attempt 1) now; send it to the broker after commit."""
+    # The actions are snapshotted: a retry or replay does exactly what the first attempt
+    # was asked to do, even if the trigger is edited meanwhile.
+    context = {**context, "trigger_version": trigger.version, "actions": trigger.actions}
+    execution = TriggerExecution.objects.create(
+        trigger=trigger,
+        run_id=uuid.uuid4(),
+        attempt=1,
+        task_id=task_id,
+        event=context["event"],
+        context=context,
+        depth=depth,
+    )
+    run_id, attempt = str(execution.run_id), execution.attempt
+    transaction.on_commit(lambda: enqueue(run_id, attempt))
+    return execution
+
+
+def enqueue(run_id: str, first_attempt: int) -> None:
+    from .tasks import run_trigger
+
+    try:
+        run_trigger.apply_async(args=[run_id, first_attempt])
+    except Exception:  # the write committed; the run stays 'queued' and visible in the log
+        log.exception("could not enqueue trigger run %s", run_id)
+
+
+# --- running one attempt --------------------------------------------------------------------
+
+
+def run_attempt(*, run_id: str, attempt: int, final: bool) -> str:
+    """Run attempt `attempt` of run `run_id`. Returns the outcome; raises TransientFailure
+    when the attempt failed and a retry should follow (unless `final`)."""
+    first = TriggerExecution.objects.filter(run_id=run_id).order_by("attempt").select_related("trigger").first()
+    if first is None:
+        log.warning("trigger run %s vanished", run_id)
+        return Outcome.SKIPPED
+    row, _ = TriggerExecution.objects.get_or_create(
+        run_id=run_id,
+        attempt=attempt,
+        defaults={
+            "trigger": first.trigger,
+            "task_id": first.task_id,
+            "event": first.event,
+            "context": first.context,
+            "depth": first.depth,
+        },
+    )
+    if row.outcome in (Outcome.SUCCESS, Outcome.FAILED, Outcome.SKIPPED):
+        return row.outcome  # a duplicate delivery of an attempt that already finished
+    if row.outcome == Outcome.RETRYING:
+        # Redelivered after the worker died between logging the failure and scheduling the
+        # retry: schedule it (a duplicate next attempt is harmless, effects are deduped).
+        raise TransientFailure(row.error)
+    row.outcome, row.started_at, row.finished_at, row.error = Outcome.RUNNING, timezone.now(), None, ""
+    row.deliveries += 1
+    row.save(update_fields=["outcome", "started_at", "finished_at", "error", "deliveries"])
+
+    trigger = first.trigger
+    from tasks.models import Task
+
+    task = Task.all_objects.select_related("project").filter(pk=row.task_id).first()
+    if task is None or task.is_deleted:
+        return _finish(row, Outcome.SKIPPED, "The task no longer exists.")
+    token = _depth.set(row.depth)
+    try:
+        for index, action in enumerate(row.context.get("actions") or []):
+            run_action(trigger=trigger, task_id=task.pk, action=action, index=index, row=row)
+    except TransientFailure as exc:
+        if final:
+            _finish(row, Outcome.FAILED, str(exc))
+            notify_failure(row, str(exc))
+            return Outcome.FAILED
+        _finish(row, Outcome.RETRYING, str(exc))
+        raise
+    except (PermanentFailure, DomainError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        _finish(row, Outcome.FAILED, message)
+        notify_failure(row, message)
+        return Outcome.FAILED
+    except Exception as exc:
+        # Unexpected (a database hiccup, a bug): log it, never leave the row "running";
+        # it is retried like a transient failure and ends as failed with owners told.
+        log.exception("trigger run %s attempt %s crashed", run_id, attempt)
+        message = f"Internal error: {exc.__class__.__name__}"
+        if final:
+            _finish(row, Outcome.FAILED, message)
+            notify_failure(row, message)
+            return Outcome.FAILED
+        _finish(row, Outcome.RETRYING, message)
+        raise TransientFailure(message) from exc
+    finally:
+        _depth.reset(token)
+    return _finish(row, Outcome.SUCCESS, "")
+
+
+_METRIC_OUTCOME = {Outcome.SUCCESS: "success", Outcome.FAILED: "failure", Outcome.RETRYING: "retry"}
+
+
+def _finish(row: TriggerExecution, outcome: str, error: str) -> str:
+    row.outcome, row.error, row.finished_at = outcome, (error or "")[:2000], timezone.now()
+    row.save(update_fields=["outcome", "error", "finished_at"])
+    if outcome in _METRIC_OUTCOME:  # every attempt ends here exactly once
+        metrics.trigger_attempt(_METRIC_OUTCOME[outcome])
+    return outcome
+
+
+def notify_failure(row: TriggerExecution, error: str) -> None:
+    from notifications.services import notify
+    from tasks.models import ProjectMember
+
+    trigger = row.trigger
+    owners = [
+        m.user
+        for m in ProjectMember.objects.filter(project_id=trigger.project_id, role=ProjectMember.Role.OWNER)
+        .select_related("user")
+        .order_by("user_id")
+    ]
+    notify(
+        recipients=owners,
+        type="trigger_failed",
+        title=f"Trigger failed: {trigger.name}"[:200],
+        body=f"Attempt {row.attempt} failed: {error}"[:1000],
+        link=f"/projects/{trigger.project_id}/triggers/#trigger-{trigger.pk}",
+        data={"trigger": trigger.pk, "run_id": str(row.run_id), "task": row.task_id, "project": trigger.project_id},
+    )
+
+
+def run_action(*, trigger: Trigger, task_id: int, action: dict, index: int, row: TriggerExecution) -> None:
+    if action.get("type") == "webhook":
+        if TriggerEffect.objects.filter(run_id=row.run_id, action_index=index).exists():
+            return
+        call_webhook(trigger=trigger, task_id=task_id, url=action["url"], row=row, index=index)
+        try:
+            TriggerEffect.objects.create(run_id=row.run_id, action_index=index)
+        except IntegrityError:
+            pass
+        return
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                TriggerEffect.objects.create(run_id=row.run_id, action_index=index)
+        except IntegrityError:
+            return  # this action already took effect in an earlier delivery or attempt
+        _local_action(trigger=trigger, task_id=task_id, action=action, row=row)
+
+
+def _local_action(*, trigger: Trigger, task_id: int, action: dict, row: TriggerExecution) -> None:
+    from contorl.accounts.models import User
+    from tasks import services as task_services
+    from tasks.models import ProjectMember, Status, Task
+
+    # Lock the row so the version read here is the one the compare-and-set checks.
+    task = Task.objects.select_for_update(of=("self",)).select_related("project", "assignee").filter(pk=task_id).first()
+    if task is None:
+        raise PermanentFailure("The task no longer exists.")
+    kind = action["type"]
+    fields: dict = {}
+    if kind == "notify":
+        _notify(trigger=trigger, task=task, action=action, row=row)
+        return
+    if kind == "set_field":
+        field, value = action["field"], action.get("value")
+        if field.startswith(rules.CUSTOM_PREFIX):
+            key = field[len(rules.CUSTOM_PREFIX) :]
+            if (task.custom_fields or {}).get(key) != value:
+                fields["custom_fields"] = {key: value}
+        elif rules.json_value(getattr(task, field)) != value:
+            fields[field] = _model_value(field, value)
+    elif kind == "assign":
+        user_id = action.get("user")
+        if task.assignee_id != user_id:
+            role = ProjectMember.objects.filter(project_id=task.project_id, user_id=user_id).values_list(
+                "role", flat=True
+            )
+            if user_id is not None and not role:
+                raise PermanentFailure("The user to assign is no longer a member of the project.")
+            fields["assignee"] = User.objects.get(pk=user_id) if user_id is not None else None
+    elif kind == "move" and task.status_id != action["status"]:
+        status = Status.objects.filter(pk=action["status"], project_id=task.project_id).first()
+        if status is None:
+            raise PermanentFailure("The target status no longer exists.")
+        fields["status"] = status
+    if not fields:
+        return  # already as asked: writing again would only bump the version and re-fire
+    try:
+        task_services.task_update(task=task, version=task.version, by=None, **fields)
+    except VersionConflict as exc:
+        # Someone wrote between our read and our compare-and-set: try again later.
+        raise TransientFailure(f"Version conflict on task {task.pk}; will retry.") from exc
+
+
+def _model_value(field: str, value):
+    import datetime
+    from decimal import Decimal
+
+    if value is None:
+        return None
+    if rules.FIELD_TYPES[field] == "date":
+        return datetime.date.fromisoformat(value)
+    if field == "estimated_hours":
+        return Decimal(str(value))
+    if field == "priority":
+        return int(value)
+    return value
+
+
+def _notify(*, trigger: Trigger, task, action: dict, row: TriggerExecution) -> None:
+    from notifications.services import notify
+    from tasks.models import ProjectMember
+
+    roles = set(action.get("roles") or [])
+    member_roles = roles - {"assignee"}
+    users = list(action.get("users") or [])
+    recipients = {}
+    members = ProjectMember.objects.filter(project_id=task.project_id).select_related("user")
+    for m in members:
+        if m.user_id in users or m.role in member_roles:
+            recipients[m.user_id] = m.user
+    if "assignee" in roles and task.assignee_id:
+        recipients[task.assignee_id] = task.assignee
+    message = action.get("message") or ""
+    notify(
+        recipients=[u for u in recipients.values() if u.is_active],
+        type="trigger",
+        title=f"{trigger.name}: {task.title}"[:200],
+        body=message,
+        link=f"/projects/{task.project_id}/tasks/{task.pk}/",
+        data={"trigger": trigger.pk, "task": task.pk, "project": task.project_id, "run_id": str(row.run_id)},
+    )
+
+
+def webhook_body(*, trigger: Trigger, task_id: int, row: TriggerExecution, index: int) -> bytes:
+    from tasks.models import Task
+    from tasks.selectors import task_fresh, task_payload
+
+    try:
+        task = task_payload(task_fresh(task_id))
+    except Task.DoesNotExist:
+        task = None
+    body = {
+        "id": str(row.run_id),
+        "attempt": row.attempt,
+        "action_index": index,
+        "event": row.event,
+        "trigger": {"id": trigger.pk, "name": trigger.name, "project": trigger.project_id},
+        "changed": row.context.get("changed") or [],
+        "before": row.context.get("before"),
+        "task": task,
+    }
+    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True).encode()
+
+
+_client: httpx.Client | None = None
+_client_pid: int | None = None
+
+
+def _http() -> httpx.Client:
+    # One client per process: building one per call (TLS context, pool) costs ~0.1 s, which
+    # would blur the exact retry timing. Recreated after a fork (prefork pool children).
+    global _client, _client_pid
+    if _client is None or _client_pid != os.getpid():
+        _client = httpx.Client(follow_redirects=False)  # honours HTTPS_PROXY / NO_PROXY
+        _client_pid = os.getpid()
+    return _client
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def call_webhook(*, trigger: Trigger, task_id: int, url: str, row: TriggerExecution, index: int) -> None:
+    body = webhook_body(trigger=trigger, task_id=task_id, row=row, index=index)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "CONTORL-webhook/1",
+        "X-Contorl-Signature": sign(trigger.secret, body),
+        # One key per run: every attempt and every redelivery of the run sends the same one.
+        "Idempotency-Key": str(row.run_id),
+        "X-Contorl-Action-Index": str(index),
+        "X-Contorl-Attempt": str(row.attempt),
+    }
+    try:
+        response = _http().post(url, content=body, headers=headers, timeout=conf.webhook_timeout())
+    except httpx.TimeoutException as exc:
+        raise TransientFailure(f"Webhook timed out: {exc.__class__.__name__}") from exc
+    except httpx.HTTPError as exc:
+        raise TransientFailure(f"Webhook network error: {exc.__class__.__name__}: {exc}"[:500]) from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status >= 500 or status in (408, 429):
+        raise TransientFailure(f"Webhook answered HTTP {status}.")
+    raise PermanentFailure(f"Webhook answered HTTP {status}.")

@@ -1,0 +1,365 @@
+"""Every write of the automation app: triggers, replays, template copies, scheduled jobs."""
+
+import datetime
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef
+from django.utils import timezone
+
+from audit import services as audit
+from audit.services import Sensitivity
+from contorl.errors import Conflict, ValidationFailed
+from contorl.versioning import versioned_update
+from notifications.services import notify
+
+from . import conf, engine, reports, rules
+from .models import DueReminder, Trigger, TriggerExecution, WeeklyReport
+
+log = logging.getLogger("contorl.automation")
+
+MAX_TRIGGERS_PER_PROJECT = 100
+
+
+def _clean_name(name) -> str:
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+        raise ValidationFailed.field("name", "A name of 1-200 characters.")
+    return name.strip()
+
+
+@transaction.atomic
+def trigger_create(*, project, by, name: str, event: str, actions: list, conditions=None, is_active=True) -> Trigger:
+    name = _clean_name(name)
+    conditions = [] if conditions is None else conditions
+    rules.validate(project, event=event, conditions=conditions, actions=actions)
+    if Trigger.objects.filter(project=project).count() >= MAX_TRIGGERS_PER_PROJECT:
+        raise ValidationFailed(f"A project can have at most {MAX_TRIGGERS_PER_PROJECT} triggers.")
+    trigger = Trigger.objects.create(
+        project=project,
+        name=name,
+        event=event,
+        conditions=conditions,
+        actions=actions,
+        is_active=bool(is_active),
+        created_by=by,
+    )
+    audit.record("trigger.create", actor=by, obj=trigger, sensitivity=Sensitivity.MEDIUM, changes={"name": name})
+    return trigger
+
+
+@transaction.atomic
+def trigger_update(*, trigger: Trigger, version: int, by, **fields) -> Trigger:
+    allowed = {k: v for k, v in fields.items() if k in ("name", "event", "conditions", "actions", "is_active")}
+    if "name" in allowed:
+        allowed["name"] = _clean_name(allowed["name"])
+    if "is_active" in allowed:
+        allowed["is_active"] = bool(allowed["is_active"])
+    if {"event", "conditions", "actions"} & set(allowed):
+        rules.validate(
+            trigger.project,
+            event=allowed.get("event", trigger.event),
+            conditions=allowed.get("conditions", trigger.conditions),
+            actions=allowed.get("actions", trigger.actions),
+        )
+    changes = {k: [getattr(trigger, k), v] for k, v in allowed.items() if getattr(trigger, k) != v}
+    trigger = versioned_update(trigger, version=version, fields=allowed, by=by)
+    audit.record("trigger.update", actor=by, obj=trigger, sensitivity=Sensitivity.MEDIUM, changes=changes)
+    return trigger
+
+
+@transaction.atomic
+def trigger_delete(*, trigger: Trigger, by) -> None:
+    audit.record("trigger.delete", actor=by, obj=trigger, sensitivity=Sensitivity.MEDIUM)
+    trigger.delete()
+
+
+@transaction.atomic
+def trigger_rotate_secret(*, trigger: Trigger, version: int, by) -> Trigger:
+    from .models import new_secret
+
+    trigger = versioned_update(trigger, version=version, fields={"secret": new_secret()}, by=by)
+    audit.record("trigger.rotate_secret", actor=by, obj=trigger, sensitivity=Sensitivity.HIGH)
+    return trigger
+
+
+@transaction.atomic
+def execution_replay(*, execution: TriggerExecution, by) -> TriggerExecution:
+    """Run a permanently failed run again by hand: a new attempt with a fresh retry budget.
+
+    It keeps the run id (so the webhook Idempotency-Key): actions that already took effect
+    are not repeated, only what failed is tried again.
+    """
+    latest = (
+        TriggerExecution.objects.select_for_update()
+        .filter(run_id=execution.run_id)
+        .order_by("-attempt")
+        .select_related("trigger")
+        .first()
+    )
+    if latest.outcome != TriggerExecution.Outcome.FAILED:
+        raise Conflict("Only a permanently failed run can be replayed.", details={"outcome": latest.outcome})
+    attempt = latest.attempt + 1
+    if attempt > 100:
+        raise Conflict("This run was replayed too many times.")
+    replay = TriggerExecution.objects.create(
+        trigger=latest.trigger,
+        run_id=latest.run_id,
+        attempt=attempt,
+        task_id=latest.task_id,
+        event=latest.event,
+        context=latest.context,
+        depth=latest.depth,
+        replay=True,
+        replayed_by=by,
+    )
+    audit.record(
+        "trigger.replay",
+        actor=by,
+        obj=latest.trigger,
+        sensitivity=Sensitivity.MEDIUM,
+        changes={"run_id": str(latest.run_id), "attempt": attempt},
+    )
+    run_id = str(latest.run_id)
+    transaction.on_commit(lambda: engine.enqueue(run_id, attempt))
+    return replay
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def _status_refs_out(value, names: dict):
+    if isinstance(value, list):
+        return [_status_refs_out(v, names) for v in value]
+    return {"status_name": names.get(value)} if value in names else value
+
+
+def _status_refs_in(value, ids: dict):
+    if isinstance(value, list):
+        return [_status_refs_in(v, ids) for v in value]
+    if isinstance(value, dict) and "status_name" in value:
+        if value["status_name"] not in ids:
+            raise KeyError(value["status_name"])
+        return ids[value["status_name"]]
+    return value
+
+
+def portable_triggers(project) -> list[dict]:
+    """A project's triggers with status ids written as status names (for templates)."""
+    from tasks.models import Status
+
+    names = dict(Status.objects.filter(project=project).values_list("pk", "name"))
+    out = []
+    for t in Trigger.objects.filter(project=project).order_by("name", "id"):
+        conditions = [
+            {**c, "value": _status_refs_out(c["value"], names)} if c.get("field") == "status" and "value" in c else c
+            for c in t.conditions
+        ]
+        actions = [
+            {**a, "status": _status_refs_out(a["status"], names)} if a.get("type") == "move" else a for a in t.actions
+        ]
+        out.append(
+            {"name": t.name, "event": t.event, "conditions": conditions, "actions": actions, "is_active": t.is_active}
+        )
+    return out
+
+
+def copy_triggers(src, dst_project, *, by=None) -> list[Trigger]:
+    """Copy triggers from a project, a ProjectTemplate or template data into `dst_project`.
+
+    Statuses are matched by name; users named by notify actions are kept only if they are
+    members of the new project, and an assign action to a non-member is dropped. A trigger
+    that cannot be expressed in the new project (unknown status, no action left, invalid)
+    is skipped and logged. Every copy gets its own new webhook secret.
+    """
+    from tasks.models import Project, ProjectTemplate, Status
+
+    if isinstance(src, Project):
+        items = portable_triggers(src)
+    elif isinstance(src, ProjectTemplate):
+        items = (src.data or {}).get("triggers") or []
+    else:
+        items = (src or {}).get("triggers") or []
+    if not isinstance(items, list):
+        return []
+    status_ids = dict(Status.objects.filter(project=dst_project).values_list("name", "pk"))
+    ctx = rules.project_context(dst_project)
+    created = []
+    for item in items[:MAX_TRIGGERS_PER_PROJECT]:
+        try:
+            conditions = [
+                {**c, "value": _status_refs_in(c["value"], status_ids)} if isinstance(c, dict) and "value" in c else c
+                for c in item.get("conditions") or []
+            ]
+            actions = []
+            for a in item.get("actions") or []:
+                if isinstance(a, dict) and a.get("type") == "move":
+                    a = {**a, "status": _status_refs_in(a.get("status"), status_ids)}
+                if isinstance(a, dict) and a.get("type") == "notify":
+                    a = {**a, "users": [u for u in a.get("users") or [] if u in ctx["members"]]}
+                    if not a["users"] and not a.get("roles"):
+                        continue
+                unassignable = a.get("user") is not None and ctx["members"].get(a["user"]) not in ("owner", "member")
+                if isinstance(a, dict) and a.get("type") == "assign" and unassignable:
+                    continue
+                actions.append(a)
+            name = _clean_name(item.get("name"))
+            rules.validate(dst_project, event=item.get("event"), conditions=conditions, actions=actions, ctx=ctx)
+        except (KeyError, TypeError, AttributeError, ValidationFailed) as exc:
+            log.warning("trigger not copied into project %s: %r", dst_project.pk, exc)
+            continue
+        trigger = Trigger.objects.create(
+            project=dst_project,
+            name=name,
+            event=item["event"],
+            conditions=conditions,
+            actions=actions,
+            is_active=bool(item.get("is_active", True)),
+            created_by=by,
+        )
+        created.append(trigger)
+    if created:
+        audit.record(
+            "trigger.copy",
+            actor=by,
+            obj=dst_project,
+            sensitivity=Sensitivity.LOW,
+            changes={"triggers": [t.pk for t in created]},
+        )
+    return created
+
+
+def template_snapshot_hook(project):
+    return "triggers", portable_triggers(project)
+
+
+def template_apply_hook(project, data: dict, by) -> None:
+    copy_triggers(data, project, by=by)
+
+
+# --- scheduled jobs --------------------------------------------------------------------------
+
+
+def _due_end(due: datetime.date) -> datetime.datetime:
+    # A task is due by the end of its due date (local time), like "overdue" in the report.
+    return timezone.make_aware(datetime.datetime.combine(due + datetime.timedelta(days=1), datetime.time.min))
+
+
+def due_soon_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Remind assignees of tasks due within DUE_SOON_HOURS, once per task and due date, and
+    fire the project's due_soon triggers for them. Returns how many tasks were announced."""
+    from tasks.models import Task
+
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(hours=conf.due_soon_hours())
+    first_day = timezone.localtime(now).date()
+    last_day = timezone.localtime(horizon).date()
+    reminded = DueReminder.objects.filter(task_id=OuterRef("pk"), due_date=OuterRef("due_date"))
+    candidates = (
+        Task.objects.filter(due_date__gte=first_day, due_date__lte=last_day, status__is_done=False)
+        .filter(project__archived=False)
+        .exclude(Exists(reminded))
+        .select_related("assignee", "project")
+        .order_by("due_date", "id")
+    )
+    count = 0
+    for task in candidates.iterator(chunk_size=500):
+        if not now < _due_end(task.due_date) <= horizon:
+            continue
+        if _announce_due(task):
+            count += 1
+    return count
+
+
+@transaction.atomic
+def _announce_due(task) -> bool:
+    try:
+        with transaction.atomic():
+            DueReminder.objects.create(task=task, due_date=task.due_date, notified_user=task.assignee)
+    except IntegrityError:
+        return False  # another sweep got there first
+    if task.assignee_id:
+        notify(
+            recipients=[task.assignee],
+            type="task_due_soon",
+            title=f"Due {task.due_date.isoformat()}: {task.title}"[:200],
+            link=f"/projects/{task.project_id}/tasks/{task.pk}/",
+            data={"task": task.pk, "project": task.project_id, "due_date": task.due_date.isoformat()},
+        )
+    after = rules.snapshot(task)
+    context = {
+        "event": Trigger.Event.DUE_SOON,
+        "task": task.pk,
+        "project": task.project_id,
+        "task_version": task.version,
+        "before": None,
+        "after": after,
+        "changed": [],
+        "actor": None,
+    }
+    for trigger in Trigger.objects.filter(project_id=task.project_id, is_active=True, event=Trigger.Event.DUE_SOON):
+        if rules.matches(trigger.conditions, context):
+            engine.queue_run(trigger, task_id=task.pk, context=context, depth=1)
+    return True
+
+
+def weekly_reports_deliver(*, today: datetime.date | None = None) -> int:
+    """Store and announce last ISO week's report for every active project, once each."""
+    from tasks.models import Project, ProjectMember
+
+    label, _monday = reports.previous_week(today)
+    done = WeeklyReport.objects.filter(project_id=OuterRef("pk"), week=label)
+    count = 0
+    for project in Project.objects.filter(archived=False).exclude(Exists(done)).order_by("id"):
+        data = reports.weekly_report(project, label)
+        try:
+            with transaction.atomic():
+                WeeklyReport.objects.create(project=project, week=label, data=data)
+                owners = [
+                    m.user
+                    for m in ProjectMember.objects.filter(
+                        project=project, role=ProjectMember.Role.OWNER
+                    ).select_related("user")
+                ]
+                t = data["totals"]
+                notify(
+                    recipients=owners,
+                    type="weekly_report",
+                    title=f"Weekly report {project.key} {label}"[:200],
+                    body=(
+                        f"Completed {t['completed']}, created {t['created']}, "
+                        f"overdue {t['overdue']}, blocked {t['blocked']}."
+                    ),
+                    link=f"/projects/{project.pk}/reports/weekly/?week={label}",
+                    data={"project": project.pk, "week": label, "totals": t},
+                )
+        except IntegrityError:
+            continue
+        count += 1
+    return count
+
+
+def requeue_stale_runs(*, older_than_minutes: int = 10) -> int:
+    """Send again the runs whose broker message never left (Redis was down at commit time).
+
+    A run still 'queued' long after it was recorded was never picked up. Sending it twice is
+    harmless: a duplicate delivery of a finished attempt is ignored and effects are deduped.
+    """
+    cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+    stale = list(
+        TriggerExecution.objects.filter(outcome=TriggerExecution.Outcome.QUEUED, queued_at__lt=cutoff)
+        .order_by("queued_at")
+        .values_list("run_id", "attempt")[:500]
+    )
+    for run_id, attempt in stale:
+        engine.enqueue(str(run_id), attempt)
+    return len(stale)
+
+
+def last_attempts(trigger: Trigger):
+    """Per run, the highest attempt number (for 'can replay' in the UI)."""
+    return dict(
+        TriggerExecution.objects.filter(trigger=trigger)
+        .values("run_id")
+        .annotate(m=Max("attempt"))
+        .values_list("run_id", "m")
+    )

@@ -1,0 +1,1 @@
+"""CONTORL benchmarks: `python -m bench.run [--quick] [--only NAME]` (see BENCHMARKS.md)."""

@@ -1,0 +1,48 @@
+"""`python -m bench.profile_top var/bench/<run>/profile-<scenario>.txt [N]`
+
+Summarise py-spy's collapsed stacks: where daphne spent its samples, by own frame
+("self") and by any frame on the stack ("total"), project code first.
+"""
+
+import sys
+from collections import Counter
+
+
+def main() -> None:
+    path = sys.argv[1]
+    top = int(sys.argv[2]) if len(sys.argv) > 2 else 25
+    self_c, total_c = Counter(), Counter()
+    samples = 0
+    with open(path) as fh:
+        lines = fh.readlines()
+    for line in lines:
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        samples += n
+        frames = stack.split(";")
+        idle = any(
+            ("select" in f and "selectors.py" in f) or "epoll" in f or "_worker (concurrent" in f for f in frames[-2:]
+        )
+        if idle:
+            self_c["<idle: waiting in select/queue>"] += n
+            continue
+        self_c[frames[-1]] += n
+        for f in set(frames):
+            total_c[f] += n
+    print(f"{samples} samples")
+    print("-- self --")
+    for f, n in self_c.most_common(top):
+        print(f"{100 * n / samples:5.1f}%  {f}")
+    print("-- total (project code) --")
+    own = [(f, n) for f, n in total_c.most_common() if "/work/main/" in f and ".venv" not in f]
+    for f, n in own[:top]:
+        print(f"{100 * n / samples:5.1f}%  {f}")
+    print("-- total (all) --")
+    for f, n in total_c.most_common(top):
+        print(f"{100 * n / samples:5.1f}%  {f}")
+
+
+if __name__ == "__main__":
+    main()

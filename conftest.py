@@ -1,0 +1,185 @@
+"""Shared test fixtures. App factories live in tests/<app>/factories.py.
+
+CONTORL_REQUIRE_SERVICES=1 (set by CI) turns every skip into a failure, so a test that
+needs PostgreSQL, Redis, a worker or a browser can never pass quietly by skipping.
+"""
+
+import os
+import shutil
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+
+# Settings are imported before this file runs: variables they read (FAST_PASSWORD_HASHER,
+# DB_POOL_MIN_SIZE) are set by the Makefile's test targets instead.
+
+REQUIRE_SERVICES = os.environ.get("CONTORL_REQUIRE_SERVICES") == "1"
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15")
+PG_TEST_URL = os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/contorl")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need(condition: bool, what: str) -> None:
+    if not condition:
+        pytest.skip(f"{what} is not available")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CONTORL_REQUIRE_SERVICES=1: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached pages must not leak between tests."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: S110 (a test may point the cache at a dead Redis on purpose)
+        pass
+    yield
+
+
+@pytest.fixture
+def redis_url():
+    need(port_open(REDIS_TEST_URL, 6379), "Redis")
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    need(connection.vendor == "postgresql", "PostgreSQL (this is the SQLite pass)")
+    return connection
+
+
+@pytest.fixture
+def redis_channel_layer(settings, redis_url):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"contorl-test-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield settings.CHANNEL_LAYERS
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"contorl-test-{uuid.uuid4().hex[:8]}",
+        }
+    }
+    # Django's setting_changed handler rebuilds the cache handlers for us.
+    yield settings.CACHES
+
+
+@pytest.fixture
+def chromium_path():
+    need(os.path.exists(CHROMIUM) or bool(shutil.which("chromium")), "Debian Chromium")
+    return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+
+
+# --- people -------------------------------------------------------------------------------
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def department(db):
+    from contorl.accounts.models import Department
+
+    return Department.objects.create(name="Production", code="PROD")
+
+
+@pytest.fixture
+def other_department(db):
+    from contorl.accounts.models import Department
+
+    return Department.objects.create(name="Quality", code="QA")
+
+
+@pytest.fixture
+def make_user(db, department):
+    from contorl.accounts.models import User
+
+    def make(username=None, **fields):
+        username = username or f"user{uuid.uuid4().hex[:6]}"
+        fields.setdefault("department", department)
+        fields.setdefault("email", f"{username}@example.com")
+        user = User.objects.create_user(username=username, password=PASSWORD, **fields)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("bob", first_name="Bob")
+
+
+@pytest.fixture
+def other_user(make_user, other_department):
+    return make_user("olga", department=other_department)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("root", is_system_admin=True, is_staff=True)
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(api_for, user):
+    return api_for(user)
+
+
+@pytest.fixture
+def admin_api(api_for, admin_user):
+    return api_for(admin_user)
+
+
+@pytest.fixture
+def anon_api(api_for):
+    return api_for(None)

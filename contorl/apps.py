@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ContorlConfig(AppConfig):
+    name = "contorl"
+    verbose_name = "CONTORL core"
+
+    def ready(self):
+        from django.conf import settings
+        from django.db.backends.signals import connection_created
+
+        from . import metrics
+        from .accounts import sessions  # noqa: F401  (connects the sign-in/out receivers)
+
+        if settings.METRICS_ENABLED:
+            connection_created.connect(metrics.install_db_timer, dispatch_uid="contorl.metrics.db")

@@ -1,0 +1,140 @@
+"""The only door to the channel layer.
+
+`publish()` stamps an event_id, waits for the surrounding transaction to commit, then
+sends one pre-serialised frame to a group. If the layer (Redis) is down the write that
+caused the event still succeeds: frames wait in a bounded in-process queue and a
+background thread sends them, in order, once the layer answers again.
+"""
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from . import metrics
+
+log = logging.getLogger("contorl.events")
+
+_pending: deque = deque()
+_lock = threading.Lock()
+_retry_thread: threading.Thread | None = None
+_dropped = 0
+_last_error = ""
+
+
+def project_group(project_id: int) -> str:
+    return f"project.{project_id}"
+
+
+def room_group(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def actor_payload(user) -> dict | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
+
+
+def make_frame(event_type: str, data: dict, *, actor=None, **extra) -> dict:
+    payload = dict(data)
+    if actor is not None or "actor" not in payload:
+        payload["actor"] = actor_payload(actor)
+    return {"type": event_type, "event_id": str(uuid.uuid4()), **extra, "data": payload}
+
+
+def publish(group: str, event_type: str, data: dict, *, actor=None, **extra) -> str:
+    """Send `{"type", "event_id", **extra, "data": {..., "actor"}}` to `group` after commit."""
+    frame = make_frame(event_type, data, actor=actor, **extra)
+    text = json.dumps(frame, cls=DjangoJSONEncoder, ensure_ascii=False)
+    published_at = time.monotonic()  # broadcast latency = publish() to hand-off to the layer
+    transaction.on_commit(lambda: send_now(group, text, published_at=published_at))
+    return frame["event_id"]
+
+
+def send_now(group: str, text: str, *, published_at: float | None = None) -> None:
+    """Deliver a serialised frame to a group now (callers outside a transaction)."""
+    message = {"type": "event.message", "text": text}
+    stamp = time.monotonic() if published_at is None else published_at
+    with _lock:
+        if _pending:  # keep order: nothing jumps the queue while it drains
+            _enqueue(group, message, stamp)
+            return
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, message)
+        metrics.broadcast_sent(stamp)
+    except Exception as exc:  # the layer is down; the write already committed
+        with _lock:
+            _note_error(exc)
+            _enqueue(group, message, stamp)
+
+
+def _note_error(exc: Exception) -> None:
+    global _last_error
+    _last_error = f"{exc.__class__.__name__}: {exc}"[:200]
+    log.warning("channel layer unavailable, buffering events: %s", _last_error)
+
+
+def _enqueue(group: str, message: dict, stamp: float) -> None:
+    global _dropped, _retry_thread
+    if len(_pending) >= settings.EVENT_BUFFER_SIZE:
+        _pending.popleft()
+        _dropped += 1
+        metrics.event_dropped()
+    _pending.append((group, message, stamp))
+    metrics.event_queue(len(_pending))
+    # _drain clears `_retry_thread` under this same lock when it finds the queue empty, so a
+    # frame enqueued while the thread is on its way out still gets a drainer (an is_alive()
+    # check here could see the exiting thread and strand the frame until the next outage).
+    if _retry_thread is None:
+        _retry_thread = threading.Thread(target=_drain, name="contorl-event-drain", daemon=True)
+        _retry_thread.start()
+
+
+def _drain() -> None:
+    global _retry_thread
+    delay = 0.2
+    while True:
+        with _lock:
+            if not _pending:
+                _retry_thread = None
+                return
+            group, message, stamp = _pending[0]
+        try:
+            # Looked up each time: the layer may have been rebuilt since (settings change).
+            async_to_sync(get_channel_layer().group_send)(group, message)
+        except Exception as exc:
+            with _lock:
+                _note_error(exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        delay = 0.2
+        metrics.broadcast_sent(stamp)
+        with _lock:
+            if _pending and _pending[0][1] is message:
+                _pending.popleft()
+            metrics.event_queue(len(_pending))
+
+
+def buffered() -> int:
+    return len(_pending)
+
+
+def status() -> str:
+    """'ok', or why events are waiting (for /health/ready and metrics)."""
+    if _pending:
+        return f"error: {len(_pending)} events waiting ({_last_error})"
+    return "ok"

@@ -1,0 +1,73 @@
+"""The one rate-limit policy: tiers, keys and how a refusal looks.
+
+Counters live in the shared cache (Redis in production) through django-ratelimit, so
+every daphne process counts against the same budget. Operators tune each tier with
+RATELIMIT_STANDARD / _SENSITIVE / _HEAVY / _CHAT (e.g. "600/m", "10/s").
+"""
+
+import logging
+
+from django.conf import settings
+from django_ratelimit.core import ALL, get_usage
+
+from . import metrics
+from .errors import RateLimited
+
+log = logging.getLogger("contorl.ratelimits")
+
+STANDARD, SENSITIVE, HEAVY, CHAT = "standard", "sensitive", "heavy", "chat"
+TIERS = (STANDARD, SENSITIVE, HEAVY, CHAT)
+
+
+def rate_for(tier: str) -> str:
+    return getattr(settings, f"RATELIMIT_{tier.upper()}")
+
+
+def client_ip(request) -> str:
+    # Behind the proxy, the proxy sets X-Real-IP; direct clients use REMOTE_ADDR.
+    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def identity(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{client_ip(request)}"
+
+
+def check_key(key: str, tier: str, request=None) -> None:
+    """Count one call by `key` against `tier`; raise RateLimited past the limit."""
+    if not settings.RATELIMIT_ENABLE:
+        return
+    try:
+        usage = get_usage(
+            request,
+            group=f"contorl.{tier}",
+            key=lambda group, req: key,
+            rate=rate_for(tier),
+            method=ALL,
+            increment=True,
+        )
+    except Exception as exc:  # fail open: a cache outage must not refuse every user
+        log.warning("rate-limit cache unavailable: %s", exc.__class__.__name__)
+        return
+    if usage and usage["should_limit"]:
+        metrics.ratelimit_rejected(tier)
+        raise RateLimited(retry_after=max(1, usage["time_left"]))
+
+
+def check(request, tier: str) -> None:
+    """Rate-limit an HTTP request by its user, else its IP."""
+    check_key(identity(request), tier, request)
+
+
+class RateLimitedViewMixin:
+    """DRF views pick a tier per action: `rate_tiers = {"create": HEAVY}`; default standard."""
+
+    rate_tier = STANDARD
+    rate_tiers: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authenticates first, so we key by user
+        action = getattr(self, "action", None) or request.method.lower()
+        check(request, self.rate_tiers.get(action, self.rate_tier))

@@ -1,0 +1,82 @@
+"""Admin for incident rooms: read-mostly. Writes that matter go through the services."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Message, MessageEditHistory, Reaction, Room, RoomFile, RoomMember, RoomTemplate
+
+
+class RoomMemberInline(admin.TabularInline):
+    model = RoomMember
+    extra = 0
+    fields = ("user", "role", "version", "created_at")
+    readonly_fields = ("user", "role", "version", "created_at")
+    can_delete = False
+
+
+@admin.register(Room)
+class RoomAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "status", "severity", "location", "last_seq", "created_by", "updated_at")
+    list_filter = ("status", "severity")
+    search_fields = ("title", "location", "description")
+    readonly_fields = ("last_seq", "version", "created_at", "updated_at", "created_by")
+    raw_id_fields = ("task",)
+    inlines = [RoomMemberInline]
+
+    def has_add_permission(self, request):
+        return False  # rooms are opened through the app (owner membership, system message)
+
+    def save_model(self, request, obj, form, change):
+        # Through the one versioned write path, so history, audit and the live event happen.
+        from . import services
+
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        current = Room.objects.get(pk=obj.pk)
+        services.room_update(room=current, by=request.user, version=current.version, fields=fields)
+
+
+@admin.register(RoomTemplate)
+class RoomTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "title_pattern", "severity", "location")
+    search_fields = ("name",)
+    readonly_fields = ("version", "created_at", "updated_at")
+
+
+class EditInline(admin.TabularInline):
+    model = MessageEditHistory
+    extra = 0
+    can_delete = False
+    readonly_fields = ("content", "edited_by", "edited_at")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("room", "seq", "sender", "message_type", "created_at", "edited_at", "deleted_at")
+    list_filter = ("message_type",)
+    search_fields = ("content",)
+    list_select_related = ("room", "sender")
+    inlines = [EditInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # messages change only through edit/delete (history, window, broadcast)
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    list_display = ("message", "user", "emoji", "created_at")
+    list_select_related = ("message", "user")
+
+
+@admin.register(RoomFile)
+class RoomFileAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "room", "content_type", "size", "uploaded_by", "created_at")
+    list_select_related = ("room", "uploaded_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

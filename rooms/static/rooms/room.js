@@ -1,0 +1,605 @@
+// Incident room page: ordered message stream over /ws/rooms/{id}/ with resume, an offline
+// queue, typing, presence, reactions, edits, uploads and room settings.
+//
+// Ordering rules (mirrors contorl_client): `lastSeq` is the highest seq below which this
+// page has every message; after a reconnect it asks the server to replay from there, and a
+// frame whose seq it already rendered is dropped. Messages typed while offline wait in
+// `outbox` (each with a client_id) and go out once, in order, when the socket is back; the
+// server stores a repeated client_id only once, so re-sending an unacknowledged one is safe.
+(function () {
+  "use strict";
+  const root = document.getElementById("room");
+  if (!root || !window.contorl) return;
+  const gettext = window.gettext || function (s) { return s; };
+  const fmt = window.interpolate || function (s, a) { return s.replace(/%s/g, function () { return a.shift(); }); };
+  const api = window.contorl.api;
+  const roomId = Number(root.dataset.roomId);
+  const me = Number(document.body.dataset.userId);
+  const canWrite = root.dataset.canWrite === "1";
+  const isOwner = root.dataset.isOwner === "1";
+  let roomVersion = Number(root.dataset.version);
+  const EDIT_WINDOW_MS = 15 * 60 * 1000;
+  const EMOJIS = ["👍", "✅", "👀", "❗", "🙏"];
+  const BIG = "4611686018427387904"; // 2**62: "before everything" for the newest page
+
+  const el = {
+    stream: document.getElementById("stream"),
+    list: document.getElementById("messages"),
+    older: document.getElementById("load-older"),
+    typing: document.getElementById("typing-line"),
+    composer: document.getElementById("composer"),
+    text: document.getElementById("composer-text"),
+    hint: document.getElementById("composer-hint"),
+    mentions: document.getElementById("mention-list"),
+    file: document.getElementById("file-input"),
+    preview: document.getElementById("drop-preview"),
+    online: document.getElementById("online-list"),
+    members: document.getElementById("member-list"),
+    status: document.getElementById("live-status"),
+    side: document.getElementById("room-side"),
+    toggleSide: document.getElementById("toggle-side"),
+    history: document.getElementById("history-dialog"),
+    historyList: document.getElementById("history-list"),
+  };
+
+  let lastSeq = 0;                 // contiguous high-water mark
+  const ahead = new Set();         // rendered seqs above lastSeq
+  const bySeq = new Map();         // seq -> <li>
+  let oldestSeq = null;
+  let hasOlder = true;
+  let loadingOlder = false;
+  const outbox = [];               // [{clientId, frame, li}] until acked
+  let members = [];
+  let socket = null;
+  let ready = false;
+
+  // --- rendering --------------------------------------------------------------------------
+  function timeText(iso) {
+    try { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); } catch (e) { return ""; }
+  }
+
+  function button(label, cls, onClick, title) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = label;
+    if (cls) b.className = cls;
+    if (title) { b.title = title; b.setAttribute("aria-label", title); }
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function renderBody(data) {
+    const body = document.createElement("div");
+    body.className = "msg-body";
+    if (data.is_deleted) { body.textContent = gettext("This message was deleted."); return body; }
+    const file = data.metadata && data.metadata.file;
+    if ((data.message_type === "image_ref" || data.message_type === "file_ref") && file) {
+      const a = document.createElement("a");
+      a.href = file.url; a.textContent = file.name;
+      body.appendChild(a);
+      if (data.message_type === "image_ref" && file.thumbnail_url) {
+        const wrap = document.createElement("a");
+        wrap.href = file.url; wrap.className = "msg-image";
+        const img = document.createElement("img");
+        img.src = file.thumbnail_url; img.alt = file.name; img.loading = "lazy";
+        wrap.appendChild(img); body.appendChild(wrap);
+      }
+      return body;
+    }
+    // Content was sanitised by the server (nh3, a short allow-list of formatting tags).
+    body.innerHTML = data.content;
+    if (data.message_type === "incident_data" && data.metadata && data.metadata.incident) {
+      const pre = document.createElement("pre");
+      pre.className = "incident-data";
+      pre.textContent = JSON.stringify(data.metadata.incident, null, 2);
+      body.appendChild(pre);
+    }
+    return body;
+  }
+
+  function renderReactions(li, data) {
+    let box = li.querySelector(".reactions");
+    if (!box) { box = document.createElement("div"); box.className = "reactions"; li.appendChild(box); }
+    box.textContent = "";
+    (data.reactions || []).forEach(function (r) {
+      const mine = r.users.indexOf(me) >= 0;
+      const b = button(r.emoji + " " + r.count, "reaction" + (mine ? " mine" : ""), function () { toggleReaction(data.id, r.emoji, mine); },
+        fmt(gettext("%s reactions"), [r.emoji]));
+      b.dataset.emoji = r.emoji;
+      box.appendChild(b);
+    });
+  }
+
+  function render(data) {
+    const li = document.createElement("li");
+    li.id = "seq-" + data.seq;
+    li.className = "msg";
+    li.dataset.seq = data.seq; li.dataset.id = data.id; li.dataset.version = data.version;
+    li._data = data;
+    if (data.message_type === "system") {
+      li.classList.add("system");
+      li.innerHTML = data.content;
+      return li;
+    }
+    const mine = data.sender && data.sender.id === me;
+    if (mine) li.classList.add("mine");
+    const mentions = (data.metadata && data.metadata.mentions) || [];
+    if (mentions.some(function (m) { return m.id === me; })) li.classList.add("mentions-me");
+    const head = document.createElement("div");
+    head.className = "msg-head";
+    const who = document.createElement("span");
+    who.className = "msg-author"; who.textContent = data.sender ? data.sender.display_name : gettext("System");
+    const when = document.createElement("time");
+    when.dateTime = data.created_at; when.textContent = timeText(data.created_at);
+    head.append(who, when);
+    if (data.edited_at && !data.is_deleted) {
+      head.appendChild(button(gettext("(edited)"), "msg-edited", function () { showHistory(data.id); }, gettext("Show edit history")));
+    }
+    li.append(head, renderBody(data));
+    if (!data.is_deleted) {
+      renderReactions(li, data);
+      if (canWrite) li.appendChild(tools(li, data, mine));
+    }
+    return li;
+  }
+
+  function tools(li, data, mine) {
+    const box = document.createElement("div");
+    box.className = "msg-tools";
+    const picker = document.createElement("span");
+    picker.className = "picker"; picker.hidden = true;
+    EMOJIS.forEach(function (e) {
+      picker.appendChild(button(e, "", function () { picker.hidden = true; toggleReaction(data.id, e, hasMine(li, e)); }, fmt(gettext("React with %s"), [e])));
+    });
+    box.appendChild(button("☺+", "react-button", function () { picker.hidden = !picker.hidden; }, gettext("Add reaction")));
+    box.appendChild(picker);
+    if (mine && Date.now() - new Date(data.created_at).getTime() < EDIT_WINDOW_MS && data.message_type === "text") {
+      box.appendChild(button(gettext("Edit"), "edit-button", function () { startEdit(li); }));
+    }
+    if (mine) box.appendChild(button(gettext("Delete"), "delete-button", function () { removeMessage(li); }));
+    return box;
+  }
+
+  function hasMine(li, emoji) {
+    return ((li._data && li._data.reactions) || []).some(function (r) { return r.emoji === emoji && r.users.indexOf(me) >= 0; });
+  }
+
+  function nearBottom() {
+    return el.stream.scrollHeight - el.stream.scrollTop - el.stream.clientHeight < 80;
+  }
+
+  // Insert in seq order (replays and live frames can interleave).
+  function place(li, seq) {
+    const stick = nearBottom();
+    let after = null;
+    const items = el.list.children;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const s = Number(items[i].dataset.seq);
+      if (items[i].classList.contains("pending")) continue;
+      if (s < seq) { after = items[i]; break; }
+    }
+    if (after) after.after(li);
+    else el.list.prepend(li);
+    // Pending (unsent) bubbles stay at the bottom.
+    el.list.querySelectorAll(".msg.pending").forEach(function (p) { el.list.appendChild(p); });
+    if (stick) el.stream.scrollTop = el.stream.scrollHeight;
+  }
+
+  function accept(data) {
+    const seq = data.seq;
+    if (bySeq.has(seq)) { replace(data); return; }
+    if (seq > lastSeq) {
+      ahead.add(seq);
+      while (ahead.has(lastSeq + 1)) { lastSeq += 1; ahead.delete(lastSeq); }
+    }
+    if (data.is_deleted) return; // a tombstone from a replay: nothing to show
+    const pending = data.client_id && outbox.find(function (o) { return o.clientId === data.client_id; });
+    const stale = data.client_id && el.list.querySelector('.msg.pending[data-client-id="' + CSS.escape(data.client_id) + '"]');
+    if (stale) stale.remove();
+    if (pending) forgetOutbox(data.client_id);
+    const li = render(data);
+    bySeq.set(seq, li);
+    place(li, seq);
+    if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
+  }
+
+  function replace(data) {
+    const old = bySeq.get(data.seq);
+    if (!old) return;
+    if (data.is_deleted) { old.remove(); bySeq.delete(data.seq); return; }
+    const li = render(data);
+    old.replaceWith(li);
+    bySeq.set(data.seq, li);
+  }
+
+  // --- history and infinite scroll ------------------------------------------------------------
+  async function loadInitial() {
+    const res = await api("GET", "/api/rooms/" + roomId + "/messages/?limit=50&before_seq=" + BIG);
+    if (!res.ok) return;
+    lastSeq = Math.max(lastSeq, res.data.last_seq || 0);
+    res.data.results.forEach(accept);
+    hasOlder = res.data.results.length === 50;
+    el.older.hidden = !hasOlder;
+    el.stream.scrollTop = el.stream.scrollHeight;
+  }
+
+  async function loadOlder() {
+    if (loadingOlder || !hasOlder || oldestSeq === null) return;
+    loadingOlder = true;
+    const before = el.stream.scrollHeight;
+    const res = await api("GET", "/api/rooms/" + roomId + "/messages/?limit=50&before_seq=" + oldestSeq);
+    if (res.ok) {
+      res.data.results.forEach(function (d) { if (!bySeq.has(d.seq)) { const li = render(d); bySeq.set(d.seq, li); place(li, d.seq); if (d.seq < oldestSeq) oldestSeq = d.seq; } });
+      hasOlder = res.data.results.length === 50;
+      el.older.hidden = !hasOlder;
+      el.stream.scrollTop = el.stream.scrollHeight - before; // keep the reader where they were
+    }
+    loadingOlder = false;
+  }
+  el.stream.addEventListener("scroll", function () { if (el.stream.scrollTop < 40) loadOlder(); });
+  el.older.addEventListener("click", loadOlder);
+
+  // --- sending ------------------------------------------------------------------------------------
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function queue(frame, label) {
+    const clientId = newClientId();
+    frame.client_id = clientId;
+    const li = document.createElement("li");
+    li.className = "msg mine pending";
+    li.dataset.clientId = clientId;
+    const head = document.createElement("div");
+    head.className = "msg-head";
+    head.textContent = ready ? gettext("Sending…") : gettext("Waiting for connection…");
+    const body = document.createElement("div");
+    body.className = "msg-body"; body.textContent = label;
+    li.append(head, body);
+    el.list.appendChild(li);
+    el.stream.scrollTop = el.stream.scrollHeight;
+    outbox.push({ clientId: clientId, frame: frame, li: li });
+    if (ready && socket) socket.send(frame);
+  }
+
+  function forgetOutbox(clientId) {
+    const i = outbox.findIndex(function (o) { return o.clientId === clientId; });
+    if (i >= 0) { const o = outbox[i]; outbox.splice(i, 1); if (o.li.isConnected) o.li.remove(); }
+  }
+
+  function flushOutbox() {
+    outbox.forEach(function (o) {
+      o.li.querySelector(".msg-head").textContent = gettext("Sending…");
+      socket.send(o.frame);
+    });
+  }
+
+  if (el.composer) {
+    el.composer.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      const text = el.text.value.trim();
+      if (!text) return;
+      if (new TextEncoder().encode(text).length > 10240) { el.hint.textContent = gettext("Messages are limited to 10 KB."); return; }
+      el.hint.textContent = "";
+      queue({ type: "message", content: text, message_type: "text" }, text);
+      el.text.value = "";
+      hideMentions();
+    });
+    el.text.addEventListener("keydown", function (ev) {
+      if (!el.mentions.hidden && handleMentionKey(ev)) return;
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); el.composer.requestSubmit(); }
+    });
+    let lastTyping = 0;
+    el.text.addEventListener("input", function () {
+      updateMentions();
+      const now = Date.now();
+      if (el.text.value && now - lastTyping > 1500 && ready && socket) { lastTyping = now; socket.send({ type: "typing" }); }
+    });
+  }
+
+  // --- mentions autocomplete ------------------------------------------------------------------------
+  let mentionIndex = 0;
+  function mentionQuery() {
+    const upto = el.text.value.slice(0, el.text.selectionStart);
+    const m = /(^|\s)@([\w.+-]*)$/.exec(upto);
+    return m ? m[2] : null;
+  }
+  function updateMentions() {
+    const q = mentionQuery();
+    if (q === null) { hideMentions(); return; }
+    const found = members.filter(function (m) {
+      const u = m.user;
+      return u.id !== me && (u.username.toLowerCase().startsWith(q.toLowerCase()) || u.display_name.toLowerCase().startsWith(q.toLowerCase()));
+    }).slice(0, 8);
+    if (!found.length) { hideMentions(); return; }
+    el.mentions.textContent = "";
+    mentionIndex = 0;
+    found.forEach(function (m, i) {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.dataset.username = m.user.username;
+      li.textContent = m.user.display_name + " (@" + m.user.username + ")";
+      li.setAttribute("aria-selected", i === 0 ? "true" : "false");
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); insertMention(m.user.username); });
+      el.mentions.appendChild(li);
+    });
+    el.mentions.hidden = false;
+  }
+  function hideMentions() { if (el.mentions) { el.mentions.hidden = true; el.mentions.textContent = ""; } }
+  function handleMentionKey(ev) {
+    const items = el.mentions.children;
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      items[mentionIndex].setAttribute("aria-selected", "false");
+      mentionIndex = (mentionIndex + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      items[mentionIndex].setAttribute("aria-selected", "true");
+      return true;
+    }
+    if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); insertMention(items[mentionIndex].dataset.username); return true; }
+    if (ev.key === "Escape") { hideMentions(); return true; }
+    return false;
+  }
+  function insertMention(username) {
+    const pos = el.text.selectionStart;
+    const before = el.text.value.slice(0, pos).replace(/@([\w.+-]*)$/, "@" + username + " ");
+    el.text.value = before + el.text.value.slice(pos);
+    el.text.selectionStart = el.text.selectionEnd = before.length;
+    hideMentions();
+    el.text.focus();
+  }
+
+  // --- typing line ----------------------------------------------------------------------------------
+  const typers = new Map(); // user id -> {name, timer}
+  function showTyping() {
+    const names = Array.from(typers.values()).map(function (x) { return x.name; });
+    if (!names.length) el.typing.textContent = "";
+    else if (names.length === 1) el.typing.textContent = fmt(gettext("%s is typing…"), [names[0]]);
+    else el.typing.textContent = fmt(gettext("%s are typing…"), [names.join(", ")]);
+  }
+  function onTyping(data) {
+    const u = data.user;
+    if (!u || u.id === me) return;
+    const old = typers.get(u.id);
+    if (old) clearTimeout(old.timer);
+    if (!data.typing) { typers.delete(u.id); showTyping(); return; }
+    // Expire on our own too, in case the "stopped" frame never comes.
+    const timer = setTimeout(function () { typers.delete(u.id); showTyping(); }, (data.expires_in || 3) * 1000);
+    typers.set(u.id, { name: u.display_name, timer: timer });
+    showTyping();
+  }
+
+  // --- reactions, edits, deletes -----------------------------------------------------------------------
+  async function toggleReaction(messageId, emoji, mine) {
+    const url = "/api/messages/" + messageId + "/reactions/";
+    const res = mine ? await api("DELETE", url + encodeURIComponent(emoji) + "/") : await api("POST", url, { emoji: emoji });
+    if (!res.ok && res.status !== 404) alert((res.data && res.data.error && res.data.error.message) || gettext("That did not work."));
+  }
+
+  function onReaction(data) {
+    const li = bySeq.get(data.seq);
+    if (!li || !li._data) return;
+    li._data.reactions = data.reactions;
+    renderReactions(li, li._data);
+    const toolsBox = li.querySelector(".msg-tools");
+    if (toolsBox) li.appendChild(toolsBox); // keep tools under the reactions
+  }
+
+  function startEdit(li) {
+    const data = li._data;
+    const body = li.querySelector(".msg-body");
+    const form = document.createElement("form");
+    form.className = "edit-form";
+    const area = document.createElement("textarea");
+    area.value = body.textContent; area.maxLength = 10240; area.setAttribute("aria-label", gettext("Edit message"));
+    const save = document.createElement("button");
+    save.type = "submit"; save.className = "primary"; save.textContent = gettext("Save");
+    const cancel = button(gettext("Cancel"), "", function () { form.replaceWith(body); });
+    form.append(area, save, cancel);
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const res = await api("PATCH", "/api/messages/" + data.id + "/", { content: area.value, version: Number(li.dataset.version) });
+      if (res.ok) { replace(res.data); return; }
+      alert((res.data && res.data.error && res.data.error.message) || gettext("That did not work."));
+      if (res.status === 409 && res.data.error.details.current) replace(res.data.error.details.current);
+    });
+    body.replaceWith(form);
+    area.focus();
+  }
+
+  async function removeMessage(li) {
+    if (!confirm(gettext("Delete this message?"))) return;
+    const res = await api("DELETE", "/api/messages/" + li.dataset.id + "/");
+    if (!res.ok && res.status !== 404) alert((res.data && res.data.error && res.data.error.message) || gettext("That did not work."));
+  }
+
+  async function showHistory(messageId) {
+    const res = await api("GET", "/api/messages/" + messageId + "/history/");
+    if (!res.ok) return;
+    el.historyList.textContent = "";
+    res.data.forEach(function (h) {
+      const item = document.createElement("li");
+      const when = document.createElement("div");
+      when.className = "msg-head";
+      when.textContent = new Date(h.edited_at).toLocaleString() + (h.edited_by ? " · " + h.edited_by.display_name : "");
+      const body = document.createElement("div");
+      body.className = "msg-body"; body.innerHTML = h.content; // sanitised server-side
+      item.append(when, body);
+      el.historyList.appendChild(item);
+    });
+    if (el.history.showModal) el.history.showModal(); else el.history.setAttribute("open", "");
+  }
+
+  // --- uploads (drag and drop or the paperclip) -----------------------------------------------------
+  function pickFile(file) {
+    if (!file || !canWrite) return;
+    el.preview.textContent = "";
+    if (file.type.startsWith("image/")) {
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(file); img.alt = file.name;
+      el.preview.appendChild(img);
+    }
+    const name = document.createElement("span");
+    name.textContent = file.name;
+    el.preview.append(name, button(gettext("Send file"), "primary", function () { upload(file); }), button(gettext("Cancel"), "", clearPreview));
+    el.preview.hidden = false;
+  }
+  function clearPreview() { el.preview.hidden = true; el.preview.textContent = ""; if (el.file) el.file.value = ""; }
+  async function upload(file) {
+    const form = new FormData();
+    form.append("file", file);
+    el.hint.textContent = gettext("Uploading…");
+    const res = await api("POST", "/api/rooms/" + roomId + "/files/", form);
+    if (!res.ok) { el.hint.textContent = (res.data && res.data.error && res.data.error.message) || gettext("Upload failed."); return; }
+    el.hint.textContent = "";
+    clearPreview();
+    const kind = res.data.is_image ? "image_ref" : "file_ref";
+    queue({ type: "message", content: res.data.name, message_type: kind, metadata: { file_id: res.data.id } }, res.data.name);
+  }
+  if (el.file) el.file.addEventListener("change", function () { pickFile(el.file.files[0]); });
+  if (canWrite) {
+    ["dragenter", "dragover"].forEach(function (n) { el.stream.addEventListener(n, function (ev) { ev.preventDefault(); el.stream.classList.add("drag-over"); }); });
+    ["dragleave", "drop"].forEach(function (n) { el.stream.addEventListener(n, function () { el.stream.classList.remove("drag-over"); }); });
+    el.stream.addEventListener("drop", function (ev) { ev.preventDefault(); pickFile(ev.dataTransfer.files[0]); });
+  }
+
+  // --- members, presence, settings ------------------------------------------------------------------
+  function renderOnline(users) {
+    el.online.textContent = "";
+    users.forEach(function (u) {
+      const li = document.createElement("li");
+      li.dataset.userId = u.id;
+      const dot = document.createElement("span"); dot.className = "dot"; dot.setAttribute("aria-hidden", "true");
+      const name = document.createElement("span"); name.textContent = u.display_name;
+      li.append(dot, name);
+      el.online.appendChild(li);
+    });
+  }
+
+  async function loadMembers() {
+    const res = await api("GET", "/api/rooms/" + roomId + "/members/");
+    if (!res.ok) return;
+    members = res.data;
+    el.members.textContent = "";
+    members.forEach(function (m) {
+      const li = document.createElement("li");
+      const name = document.createElement("span"); name.textContent = m.user.display_name + " (@" + m.user.username + ")";
+      li.appendChild(name);
+      if (isOwner) {
+        const sel = document.createElement("select");
+        sel.setAttribute("aria-label", fmt(gettext("Role of %s"), [m.user.username]));
+        sel.innerHTML = document.getElementById("role-options").innerHTML;
+        sel.value = m.role;
+        sel.addEventListener("change", async function () {
+          const res2 = await api("PATCH", "/api/rooms/" + roomId + "/members/" + m.id + "/", { role: sel.value, version: m.version });
+          if (!res2.ok) { alert(res2.data.error.message); }
+          loadMembers();
+        });
+        li.append(sel, button(gettext("Remove"), "", async function () {
+          if (!confirm(fmt(gettext("Remove %s from this room?"), [m.user.display_name]))) return;
+          const res3 = await api("DELETE", "/api/rooms/" + roomId + "/members/" + m.id + "/");
+          if (!res3.ok) alert(res3.data.error.message);
+          loadMembers();
+        }));
+      } else {
+        const role = document.createElement("span"); role.className = "pill"; role.textContent = m.role;
+        li.appendChild(role);
+      }
+      el.members.appendChild(li);
+    });
+  }
+
+  const addForm = document.getElementById("member-add");
+  if (addForm) {
+    addForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const res = await api("POST", "/api/rooms/" + roomId + "/members/", {
+        username: document.getElementById("member-username").value.trim(), role: document.getElementById("member-role").value,
+      });
+      if (!res.ok) { alert(res.data.error.message); return; }
+      document.getElementById("member-username").value = "";
+      loadMembers();
+    });
+  }
+  const statusForm = document.getElementById("status-form");
+  if (statusForm) {
+    statusForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const res = await api("PATCH", "/api/rooms/" + roomId + "/", { status: document.getElementById("room-status").value, version: roomVersion });
+      if (res.ok) { location.reload(); return; }
+      alert(res.data.error.message);
+      if (res.status === 409) roomVersion = res.data.error.details.current_version;
+    });
+  }
+  if (el.toggleSide) {
+    el.toggleSide.addEventListener("click", function () {
+      const open = el.side.classList.toggle("open");
+      el.toggleSide.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // --- the socket -----------------------------------------------------------------------------------
+  function setLive(state) {
+    if (!el.status) return;
+    const live = state === "live" && ready;
+    el.status.className = "status-pill " + (live ? "status-live" : "status-offline");
+    el.status.textContent = live ? gettext("Live") : gettext("Offline");
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "ready":
+        ready = true;
+        setLive("live");
+        socket.send({ type: "resume", last_seq: lastSeq });
+        flushOutbox();
+        break;
+      case "message": accept(frame.data); break;
+      case "ack": {
+        const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
+        if (o) o.li.querySelector(".msg-head").textContent = gettext("Sent");
+        break;
+      }
+      case "error": {
+        const d = frame.data || {};
+        if (frame.client_id) {
+          const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
+          if (o) {
+            o.li.classList.remove("pending"); o.li.classList.add("failed");
+            o.li.querySelector(".msg-head").textContent = fmt(gettext("Not sent: %s"), [d.message || d.code]);
+            outbox.splice(outbox.indexOf(o), 1);
+          }
+        }
+        break;
+      }
+      case "message_edited": replace(frame.data); break;
+      case "message_deleted": {
+        const li = bySeq.get(frame.seq);
+        if (li) { li.remove(); bySeq.delete(frame.seq); }
+        break;
+      }
+      case "reaction_added": case "reaction_removed": onReaction(frame.data); break;
+      case "typing": onTyping(frame.data); break;
+      case "presence": renderOnline(frame.data.online_users || []); break;
+      case "member_added": case "member_updated": case "member_removed": loadMembers(); break;
+      case "room_updated": roomVersion = frame.data.version; break;
+      default: break;
+    }
+  }
+
+  async function start() {
+    await Promise.all([loadInitial(), loadMembers()]);
+    const online = await api("GET", "/api/rooms/" + roomId + "/online/");
+    if (online.ok) renderOnline(online.data.users);
+    socket = window.contorl.liveSocket("/ws/rooms/" + roomId + "/", {
+      onFrame: onFrame,
+      onStatus: function (state) { if (state !== "live") ready = false; setLive(state); },
+    });
+  }
+  // A small handle for support staff and the browser tests (drop the socket, read state).
+  window.contorlRoom = {
+    drop: function () { if (socket && socket.socket) socket.socket.close(); },
+    get lastSeq() { return lastSeq; },
+    get queued() { return outbox.length; },
+  };
+  start();
+})();

@@ -1,0 +1,48 @@
+"""/ws/projects/{id}/: the live board. Read-only for clients: task events arrive from
+tasks/services.py through contorl.events.publish (after commit) and are relayed as they are.
+
+Who may listen is exactly who may view the project (tasks/permissions.py); a membership
+removal kicks the socket through the base class's `access.revoked` handler.
+"""
+
+from channels.db import database_sync_to_async
+
+from contorl.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, ContorlConsumer
+from contorl.events import project_group
+
+from .models import Project
+from .permissions import can_view_project
+
+# The events a project socket carries (see CONTRACT.md, WebSocket protocol).
+PROJECT_EVENTS = (
+    "task_created",
+    "task_updated",
+    "task_status_changed",
+    "task_deleted",
+    "task_restored",
+    "task_assigned",
+)
+
+
+@database_sync_to_async
+def _authorize(project_id: int, user) -> int | None:
+    project = Project.objects.filter(pk=project_id).only("pk", "department_id").first()
+    if project is None:
+        return CLOSE_NOT_FOUND
+    return None if can_view_project(user, project) else CLOSE_FORBIDDEN
+
+
+class ProjectConsumer(ContorlConsumer):
+    client_frames = ()  # clients only listen (and answer pings)
+
+    async def authorize(self, user):
+        self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
+        return await _authorize(self.project_id, user)
+
+    async def groups_for(self, user):
+        return [project_group(self.project_id)]
+
+    async def on_ready(self):
+        # Tells the client it is subscribed: anything committed from now on will arrive, so
+        # this is the moment to (re)fetch the board and never miss an event in between.
+        await self.send_frame({"type": "ready", "data": {"project": self.project_id}})

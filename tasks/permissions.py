@@ -1,0 +1,133 @@
+"""Who may see and change projects and their tasks. The only place these rules live.
+
+- System admins see and change everything.
+- Project members act by role: owner (manage project, members, statuses, fields),
+  member (read + write tasks, comments, attachments), viewer (read only).
+  Members from other departments see the projects they are members of.
+- Department managers see every project of their department (read only unless also a member).
+- Anyone else: the project does not exist for them (404, never 403).
+
+API code calls `require_view` / `require_edit` / `require_owner`: they raise NotFound for an
+invisible project and Forbidden for a visible one the user may not change.
+"""
+
+import time
+
+from django.db.models import Q, QuerySet
+
+from contorl.accounts.permissions import is_admin
+from contorl.errors import Forbidden, NotFound
+
+from .models import Project, ProjectMember, Task
+
+OWNER, MEMBER, VIEWER = ProjectMember.Role.OWNER, ProjectMember.Role.MEMBER, ProjectMember.Role.VIEWER
+ADMIN = "admin"
+MANAGER = "manager"  # department manager without membership: read only
+
+_CACHE_ATTR = "_contorl_project_roles"
+ROLE_CACHE_SECONDS = 2.0
+
+
+def _visible_q(user) -> Q:
+    q = Q(pk__in=ProjectMember.objects.filter(user_id=user.pk).values("project_id"))
+    if user.is_department_manager and user.department_id:
+        q |= Q(department_id=user.department_id)
+    return q
+
+
+def visible_projects(user) -> QuerySet:
+    """Projects `user` may see (a queryset, composable with filters)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return Project.objects.none()
+    if is_admin(user):
+        return Project.objects.all()
+    return Project.objects.filter(_visible_q(user))
+
+
+def visible_tasks(user, *, include_deleted: bool = False) -> QuerySet:
+    """Tasks in projects `user` may see; deleted ones only when asked (admins only)."""
+    manager = Task.all_objects if include_deleted and is_admin(user) else Task.objects
+    if not (user and user.is_authenticated and user.is_active):
+        return manager.none()
+    if is_admin(user):
+        return manager.all()
+    return manager.filter(project__in=visible_projects(user).values("pk"))
+
+
+def project_role(user, project) -> str | None:
+    """'admin', 'owner', 'member', 'viewer', 'manager' (department manager, read only) or None.
+
+    Cached on the user object for ROLE_CACHE_SECONDS, so checking several objects of one
+    project in a request costs one query, while a long-lived WebSocket connection (which
+    keeps its user object for hours) still sees a membership change within seconds.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return None
+    if is_admin(user):
+        return ADMIN
+    project_id = project if isinstance(project, int) else project.pk
+    cache = user.__dict__.setdefault(_CACHE_ATTR, {})
+    now = time.monotonic()
+    hit = cache.get(project_id)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    role = ProjectMember.objects.filter(project_id=project_id, user_id=user.pk).values_list("role", flat=True).first()
+    if role is None and user.is_department_manager and user.department_id:
+        dept = project.department_id if isinstance(project, Project) else None
+        if dept is None and isinstance(project, int):
+            dept = Project.objects.filter(pk=project_id).values_list("department_id", flat=True).first()
+        if dept is not None and dept == user.department_id:
+            role = MANAGER
+    cache[project_id] = (role, now + ROLE_CACHE_SECONDS)
+    return role
+
+
+def forget_roles(user) -> None:
+    """Drop the per-request role cache (after membership changes)."""
+    user.__dict__.pop(_CACHE_ATTR, None)
+
+
+def can_view_project(user, project) -> bool:
+    return project_role(user, project) is not None
+
+
+def can_edit_project(user, project) -> bool:
+    """Write tasks, comments, attachments, dependencies. Archived projects are read-only
+    (owners un-archive them first; that is a project update, not a task write)."""
+    if isinstance(project, Project) and project.archived:
+        return False
+    return project_role(user, project) in (ADMIN, OWNER, MEMBER)
+
+
+def is_project_owner(user, project) -> bool:
+    """Change the project itself, its members, statuses, custom fields; save as template."""
+    return project_role(user, project) in (ADMIN, OWNER)
+
+
+def require_view(user, project) -> None:
+    if not can_view_project(user, project):
+        raise NotFound()
+
+
+def require_edit(user, project) -> None:
+    require_view(user, project)
+    if not can_edit_project(user, project):
+        if isinstance(project, Project) and project.archived:
+            raise Forbidden("This project is archived and read-only.")
+        raise Forbidden("Viewers cannot change this project.")
+
+
+def require_owner(user, project) -> None:
+    require_view(user, project)
+    if not is_project_owner(user, project):
+        raise Forbidden("Only project owners can do this.")
+
+
+def can_view_task(user, task) -> bool:
+    if task.is_deleted and not is_admin(user):
+        return False
+    return can_view_project(user, task.project_id if task.project_id else task.project)
+
+
+def can_see_deleted(user) -> bool:
+    return is_admin(user)

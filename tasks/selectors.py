@@ -1,0 +1,283 @@
+"""Reads that matter: querysets with their joins/prefetches done, and the one task representation.
+
+`task_payload(task)` is THE task representation: the REST API renders it and every project
+event (task_created, task_updated, ...) carries it, so the board sees exactly what the API
+returns. Querysets from `tasks_with_payload_data()` carry everything it needs, so rendering
+N tasks costs a constant number of queries.
+"""
+
+import math
+import re
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from contorl.errors import ValidationFailed
+
+from .models import Attachment, Comment, CustomField, Project, ProjectMember, Status, Task, TaskDependency
+from .permissions import visible_projects, visible_tasks
+
+FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _dt(value):
+    # One timestamp format for the API and the events (DRF and DjangoJSONEncoder differ).
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _date(value):
+    return value.isoformat() if value else None
+
+
+def user_brief(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
+
+
+def _live_subtask_count():
+    live_children = (
+        Task.objects.filter(parent=OuterRef("pk")).order_by().values("parent").annotate(c=Count("pk")).values("c")
+    )
+    return Coalesce(Subquery(live_children, output_field=IntegerField()), Value(0))
+
+
+def tasks_with_payload_data(qs: QuerySet | None = None) -> QuerySet:
+    """Annotate/prefetch what task_payload() reads: constant queries for any number of tasks."""
+    qs = Task.objects.all() if qs is None else qs
+    return (
+        qs.select_related("assignee", "deleted_by")
+        .annotate(live_subtask_count=_live_subtask_count())
+        .prefetch_related(
+            Prefetch(
+                "dependencies",
+                queryset=TaskDependency.objects.filter(depends_on__is_deleted=False).only(
+                    "id", "task_id", "depends_on_id"
+                ),
+                to_attr="live_dependencies",
+            )
+        )
+    )
+
+
+def task_payload(task: Task) -> dict:
+    """The task representation used by the API and by every project event."""
+    count = getattr(task, "live_subtask_count", None)
+    if count is None:
+        count = Task.objects.filter(parent_id=task.pk).count()
+    deps = getattr(task, "live_dependencies", None)
+    if deps is None:
+        depends_on = list(
+            TaskDependency.objects.filter(task_id=task.pk, depends_on__is_deleted=False)
+            .order_by("id")
+            .values_list("depends_on_id", flat=True)
+        )
+    else:
+        depends_on = [d.depends_on_id for d in deps]
+    return {
+        "id": task.pk,
+        "project": task.project_id,
+        "title": task.title,
+        "description": task.description,
+        "status": task.status_id,
+        "assignee": task.assignee_id,
+        "assignee_detail": user_brief(task.assignee) if task.assignee_id else None,
+        "priority": task.priority,
+        "start_date": _date(task.start_date),
+        "due_date": _date(task.due_date),
+        "estimated_hours": float(task.estimated_hours) if task.estimated_hours is not None else None,
+        "parent": task.parent_id,
+        "subtask_count": count,
+        "position": task.position,
+        "custom_fields": task.custom_fields or {},
+        "custom_field_errors": task.custom_field_errors or {},
+        "depends_on": depends_on,
+        "version": task.version,
+        "is_deleted": task.is_deleted,
+        "deleted_at": _dt(task.deleted_at),
+        "deleted_by": task.deleted_by_id,
+        "created_at": _dt(task.created_at),
+        "updated_at": _dt(task.updated_at),
+    }
+
+
+def task_fresh(task_id: int) -> Task:
+    """Reload one task (deleted or not) with everything task_payload needs."""
+    return tasks_with_payload_data(Task.all_objects.filter(pk=task_id)).get()
+
+
+def project_payload(project: Project) -> dict:
+    return {
+        "id": project.pk,
+        "name": project.name,
+        "key": project.key,
+        "department": project.department_id,
+        "description": project.description,
+        "archived": project.archived,
+        "version": project.version,
+        "created_at": _dt(project.created_at),
+        "updated_at": _dt(project.updated_at),
+    }
+
+
+def status_payload(status: Status) -> dict:
+    return {
+        "id": status.pk,
+        "project": status.project_id,
+        "name": status.name,
+        "color": status.color,
+        "order": status.order,
+        "is_done": status.is_done,
+        "version": status.version,
+    }
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+def project_list(*, user) -> QuerySet:
+    return visible_projects(user).order_by("name", "id")
+
+
+def task_list(
+    *,
+    user,
+    project: int | None = None,
+    status: int | None = None,
+    assignee: int | None = None,
+    parent: int | None = None,
+    include_deleted: bool = False,
+    deleted_only: bool = False,
+    custom_filters: dict | None = None,
+    ordering: str | None = None,
+) -> QuerySet:
+    """Tasks `user` may see, filtered; ready for task_payload. include_deleted counts for admins only.
+
+    `custom_filters` {field_key: "value"} matches stored custom values (text or number);
+    `ordering` is a built-in field or `cf_<key>` (stored formula/custom values), `-` for descending.
+    """
+    qs = visible_tasks(user, include_deleted=include_deleted or deleted_only)
+    if deleted_only:
+        qs = qs.filter(is_deleted=True)
+    if project is not None:
+        qs = qs.filter(project_id=project)
+    if status is not None:
+        qs = qs.filter(status_id=status)
+    if assignee is not None:
+        qs = qs.filter(assignee_id=assignee)
+    if parent is not None:
+        qs = qs.filter(parent_id=parent)
+    for key, raw in (custom_filters or {}).items():
+        if not FIELD_KEY_RE.fullmatch(key):
+            raise ValidationFailed.field(f"cf_{key}", "Unknown custom field key.")
+        match = Q(**{f"custom_fields__{key}": raw[:1000]})
+        try:
+            number = float(raw)
+        except ValueError:
+            number = None
+        if number is not None and math.isfinite(number):
+            match |= Q(**{f"custom_fields__{key}": int(number) if number.is_integer() else number})
+            if number.is_integer():
+                match |= Q(**{f"custom_fields__{key}": number})
+        qs = qs.filter(match)
+    order = ["project_id", "status__order", "position", "id"]
+    if ordering:
+        desc = ordering.startswith("-")
+        name = ordering.lstrip("-")
+        if name.startswith("cf_") and FIELD_KEY_RE.fullmatch(name[3:]):
+            expr = KeyTransform(name[3:], "custom_fields")
+            order = [expr.desc(nulls_last=True) if desc else expr.asc(nulls_last=True), "id"]
+        elif name in ORDERABLE:
+            order = [f"-{name}" if desc else name, "id"]
+        else:
+            raise ValidationFailed.field("ordering", f"Order by one of {', '.join(ORDERABLE)} or cf_<key>.")
+    return tasks_with_payload_data(qs).order_by(*order)
+
+
+ORDERABLE = ("position", "priority", "due_date", "start_date", "estimated_hours", "created_at", "updated_at", "title")
+
+
+def project_statuses(project: Project) -> QuerySet:
+    return Status.objects.filter(project=project).order_by("order", "id")
+
+
+def project_members(project: Project) -> QuerySet:
+    return ProjectMember.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def project_custom_fields(project: Project | int) -> list[CustomField]:
+    return list(CustomField.objects.filter(project=project).order_by("order", "id"))
+
+
+def board(project: Project) -> dict:
+    """`{"project": {...}, "statuses": [{..., "tasks": [...]}]}` in 3 queries, whatever the task count.
+
+    Every live task (subtasks too) appears in its status column ordered by position;
+    the client nests by `parent` if it wants to.
+    """
+    statuses = list(project_statuses(project))
+    columns = {s.pk: {**status_payload(s), "tasks": []} for s in statuses}
+    tasks = tasks_with_payload_data(Task.objects.filter(project=project)).order_by("position", "id")
+    for task in tasks:
+        column = columns.get(task.status_id)
+        if column is not None:
+            column["tasks"].append(task_payload(task))
+    return {"project": project_payload(project), "statuses": list(columns.values())}
+
+
+def task_comments(task: Task) -> QuerySet:
+    return Comment.objects.filter(task=task).select_related("author").prefetch_related("mentions").order_by("id")
+
+
+def task_attachments(task: Task) -> QuerySet:
+    return Attachment.objects.filter(task=task).select_related("uploaded_by").order_by("id")
+
+
+def attachment_url(attachment: Attachment) -> str:
+    return reverse("tasks:api-attachment-download", args=[attachment.pk])
+
+
+_HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+_HISTORY_NOISE = {"updated_at", "version", "custom_field_errors"}
+
+
+def _plain(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value.__class__.__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def task_history(task: Task) -> list[dict]:
+    """Field-level changes, oldest first: [{"version", "type", "at", "by", "changes": [{field, old, new}]}].
+
+    Two queries whatever the length: the history rows (with their users), diffed in memory.
+    """
+    records = list(task.history.select_related("history_user").order_by("history_date", "history_id"))
+    out = []
+    previous = None
+    for record in records:
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous, excluded_fields=_HISTORY_NOISE)
+            changes = [{"field": c.field, "old": _plain(c.old), "new": _plain(c.new)} for c in delta.changes]
+        elif record.history_type == "+":
+            changes = [
+                {"field": name, "old": None, "new": _plain(getattr(record, f"{name}_id", getattr(record, name, None)))}
+                for name in ("title", "status", "assignee", "priority", "parent")
+            ]
+        out.append(
+            {
+                "id": record.history_id,
+                "version": record.version,
+                "type": _HISTORY_TYPES.get(record.history_type, record.history_type),
+                "at": _dt(record.history_date),
+                "by": user_brief(record.history_user),
+                "changes": changes,
+            }
+        )
+        previous = record
+    return out

@@ -1,0 +1,207 @@
+"""Custom fields and formula values: definitions, validation of values, recomputation."""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+
+from audit import services as audit
+from audit.services import Sensitivity
+from contorl.errors import (
+    Conflict,
+    FormulaCycle,
+    ValidationFailed,
+)
+from contorl.versioning import versioned_update
+
+from .. import formulas
+from ..models import (
+    CustomField,
+    Project,
+    ProjectMember,
+    Task,
+)
+from ._common import (
+    _changes,
+)
+
+# --- custom fields -----------------------------------------------------------------------
+
+RESERVED_KEYS = set(formulas.BUILTIN_NUMERIC) | {f.name for f in Task._meta.get_fields()}
+
+
+def _check_field_definition(project: Project, *, key: str, type: str, options, formula: str, exclude=None) -> None:
+    if key in RESERVED_KEYS:
+        raise ValidationFailed.field("key", "This key is reserved for a built-in task field.")
+    if type == CustomField.Type.SELECT:
+        if not isinstance(options, list) or not options or len(options) > 100:
+            raise ValidationFailed.field("options", "A select field needs 1-100 options.")
+        if any(not isinstance(o, str) or not o.strip() or len(o) > 100 for o in options):
+            raise ValidationFailed.field("options", "Options are non-empty strings of at most 100 characters.")
+        if len(set(options)) != len(options):
+            raise ValidationFailed.field("options", "Options must be unique.")
+    elif options:
+        raise ValidationFailed.field("options", "Only select fields have options.")
+    others = [f for f in CustomField.objects.filter(project=project) if exclude is None or f.pk != exclude.pk]
+    if type == CustomField.Type.FORMULA:
+        numeric = [f.key for f in others if f.type in ("number", "formula")] + [key]
+        try:
+            formulas.validate(formula, [*formulas.BUILTIN_NUMERIC, *numeric])
+        except formulas.FormulaError as exc:
+            raise ValidationFailed.field("formula", str(exc)) from None
+        # The field being saved goes first, so a reported cycle starts (and ends) at it.
+        graph = {key: formulas.references(formula)}
+        graph.update({f.key: formulas.references(f.formula) for f in others if f.type == "formula"})
+        cycle = formulas.find_cycle(graph)
+        if cycle:
+            raise FormulaCycle(
+                f"Formula cycle: {' -> '.join(cycle)}.",
+                details={"cycle": cycle},
+            )
+    elif formula:
+        raise ValidationFailed.field("formula", "Only formula fields have a formula.")
+    if exclude is not None and exclude.type in ("number", "formula") and type not in ("number", "formula"):
+        users = [f.key for f in others if f.type == "formula" and exclude.key in formulas.references(f.formula)]
+        if users:
+            raise ValidationFailed.field("type", f"Formula field(s) {', '.join(users)} use this field.")
+
+
+@transaction.atomic
+def custom_field_create(*, project: Project, by, key: str, name: str, type: str, options=None, formula="", order=None):
+    options = options or []
+    if CustomField.objects.filter(project=project, key=key).exists():
+        raise ValidationFailed.field("key", "This project already has a field with this key.")
+    _check_field_definition(project, key=key, type=type, options=options, formula=formula)
+    if order is None:
+        order = CustomField.objects.filter(project=project).count()
+    try:
+        with transaction.atomic():
+            field = CustomField.objects.create(
+                project=project, key=key, name=name, type=type, options=options, formula=formula, order=min(order, 1000)
+            )
+    except IntegrityError:
+        raise ValidationFailed.field("key", "This project already has a field with this key.") from None
+    audit.record("project.custom_field_create", actor=by, obj=field, sensitivity=Sensitivity.LOW)
+    if type == CustomField.Type.FORMULA:
+        recompute_project_formulas(project)
+    return field
+
+
+@transaction.atomic
+def custom_field_update(*, field: CustomField, version: int, by, **fields) -> CustomField:
+    allowed = {k: v for k, v in fields.items() if k in ("name", "type", "options", "formula", "order")}
+    merged = {
+        "key": field.key,
+        "type": allowed.get("type", field.type),
+        "options": allowed.get("options", field.options),
+        "formula": allowed.get("formula", field.formula),
+    }
+    _check_field_definition(field.project, exclude=field, **merged)
+    changes = _changes(field, allowed)
+    field = versioned_update(field, version=version, fields=allowed, by=by)
+    audit.record("project.custom_field_update", actor=by, obj=field, sensitivity=Sensitivity.LOW, changes=changes)
+    recompute_project_formulas(field.project)
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, field: CustomField, by) -> None:
+    users = [
+        f.key
+        for f in CustomField.objects.filter(project_id=field.project_id, type="formula").exclude(pk=field.pk)
+        if field.key in formulas.references(f.formula)
+    ]
+    if users:
+        raise Conflict(f"Formula field(s) {', '.join(users)} use this field.", details={"used_by": users})
+    audit.record("project.custom_field_delete", actor=by, obj=field, sensitivity=Sensitivity.LOW)
+    project = field.project
+    field.delete()
+    # Stored values of the removed field are dropped lazily on the next write of each task.
+    recompute_project_formulas(project)
+
+
+def _task_values(task: Task, custom: dict) -> dict:
+    values = {k: v for k, v in custom.items()}
+    values["estimated_hours"] = task.estimated_hours
+    values["priority"] = task.priority
+    values["position"] = task.position
+    return values
+
+
+def recompute_project_formulas(project: Project) -> int:
+    """Store fresh formula values on every task of the project (deleted ones too).
+
+    Formula values are derived data, so this does not bump task versions: a client holding
+    version n may still edit the task's own fields. Returns how many tasks changed.
+    """
+    fields = list(CustomField.objects.filter(project=project))
+    formula_keys = {f.key for f in fields if f.type == "formula"}
+    live_keys = {f.key for f in fields}
+    changed = []
+    for task in Task.all_objects.filter(project=project).only(
+        "id", "custom_fields", "custom_field_errors", "estimated_hours", "priority", "position"
+    ):
+        custom = {k: v for k, v in (task.custom_fields or {}).items() if k in live_keys and k not in formula_keys}
+        results, errors = formulas.compute(fields, _task_values(task, custom))
+        custom.update(results)
+        if custom != task.custom_fields or errors != task.custom_field_errors:
+            task.custom_fields, task.custom_field_errors = custom, errors
+            changed.append(task)
+    Task.all_objects.bulk_update(changed, ["custom_fields", "custom_field_errors"], batch_size=500)
+    return len(changed)
+
+
+def _clean_custom_values(project_id: int, fields: list, values, current: dict) -> dict:
+    """Validate user-supplied custom values (merged over `current`); formula keys are read-only."""
+    if not isinstance(values, dict):
+        raise ValidationFailed.field("custom_fields", "Expected an object of field key -> value.")
+    by_key = {f.key: f for f in fields}
+    errors: dict = {}
+    merged = {k: v for k, v in (current or {}).items() if k in by_key}
+    for key, value in values.items():
+        field = by_key.get(key)
+        if field is None:
+            errors[key] = ["No such custom field in this project."]
+            continue
+        if field.type == "formula":
+            errors[key] = ["Formula fields are computed; they cannot be set."]
+            continue
+        if value is None or value == "":
+            merged.pop(key, None)
+            continue
+        try:
+            merged[key] = _clean_custom_value(project_id, field, value)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    if errors:
+        raise ValidationFailed("Invalid custom field values.", details={"custom_fields": errors})
+    return merged
+
+
+def _clean_custom_value(project_id: int, field: CustomField, value):
+    if field.type == "text":
+        if not isinstance(value, str) or len(value) > 1000:
+            raise ValueError("Expected text of at most 1000 characters.")
+        return value
+    if field.type == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e12:
+            raise ValueError("Expected a number between -1e12 and 1e12.")
+        return value
+    if field.type == "date":
+        try:
+            parsed = datetime.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+        except ValueError:
+            parsed = None
+        if parsed is None or not 1900 <= parsed.year <= 2200:
+            raise ValueError("Expected a date as YYYY-MM-DD.")
+        return parsed.isoformat()
+    if field.type == "select":
+        if value not in field.options:
+            raise ValueError("Not one of the options.")
+        return value
+    if field.type == "user":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("Expected a user id.")
+        if not ProjectMember.objects.filter(project_id=project_id, user_id=value).exists():
+            raise ValueError("This user is not a member of the project.")
+        return value
+    raise ValueError("Unsupported field type.")

