@@ -4,6 +4,9 @@ CONTORL_REQUIRE_SERVICES=1 (set by CI) turns every skip into a failure, so a tes
 needs PostgreSQL, Redis, a worker or a browser can never pass quietly by skipping.
 """
 
+import asyncio
+import inspect
+import io
 import os
 import shutil
 import socket
@@ -43,6 +46,38 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under CONTORL_REQUIRE_SERVICES=1: {reason}"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.fixturenames.insert(0, "_reap_leftover_tasks")
+
+
+@pytest.fixture
+async def _reap_leftover_tasks():
+    """End every async test with no task left behind on its loop.
+
+    A test that lets a consumer close its own socket never disconnects the communicator, so
+    the application instance (and channels_redis' BZPOPMIN loop under it) is still running when
+    pytest-asyncio closes the loop, which cancels each task exactly once. A cancellation that
+    lands while a Redis read times out can be swallowed, and the loop then waited forever
+    (CI: a 180 s teardown timeout). Daphne cancels a stuck instance again on every check; this
+    does the same here, and names the tasks if they still will not stop.
+    """
+    yield
+    me = asyncio.current_task()
+    for _ in range(10):
+        leftover = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        if not leftover:
+            return
+        for task in leftover:
+            task.cancel()
+        await asyncio.wait(leftover, timeout=1)
+    stacks = io.StringIO()
+    for task in leftover:
+        task.print_stack(file=stacks)
+    pytest.fail(f"{len(leftover)} task(s) ignored ten cancellations:\n{stacks.getvalue()}")
 
 
 @pytest.fixture(autouse=True)
