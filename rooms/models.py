@@ -50,8 +50,9 @@ class Room(Versioned):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    # The per-room message counter. Only rooms.services.allocate_seq touches it, inside the
-    # same transaction as the message insert, so a rollback also rolls the counter back.
+    # The per-room message counter. Only rooms.services (allocate_seq, or on PostgreSQL the
+    # insert's own CTE) touches it, inside the same transaction as the message insert, so a
+    # rollback also rolls the counter back.
     last_seq = models.BigIntegerField(default=0, editable=False)
 
     history = HistoricalRecords(excluded_fields=["last_seq"])
