@@ -235,6 +235,10 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if self.user is not None and event.get("user_id") == self.user.pk:
             await self.close(CLOSE_FORBIDDEN)
 
+    async def object_gone(self, event):
+        """The project or room this socket watches was deleted."""
+        await self.close(CLOSE_NOT_FOUND)
+
     async def session_revoked(self, event):
         """The session (or every session of the user) was signed out: the socket goes too."""
         await self.close(CLOSE_UNAUTHENTICATED)

@@ -111,7 +111,9 @@ class Task(Versioned):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(_("title"), max_length=300)
     description = models.TextField(_("description"), max_length=20_000, blank=True)
-    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="tasks")
+    # RESTRICT, not PROTECT: a column with tasks cannot be deleted on its own, but deleting
+    # the whole project (which cascades to both) may take its tasks along.
+    status = models.ForeignKey(Status, on_delete=models.RESTRICT, related_name="tasks")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks"
     )

@@ -20,6 +20,7 @@ from contorl.versioning import versioned_update
 
 from .. import formulas, permissions
 from ..models import (
+    Attachment,
     CustomField,
     Project,
     ProjectMember,
@@ -126,16 +127,32 @@ def project_update(*, project: Project, version: int, by, **fields) -> Project:
 
 @transaction.atomic
 def project_delete(*, project: Project, by) -> None:
-    """Hard delete (owners/admins). Tasks go with it; the audit log keeps the record."""
+    """Hard delete (owners/admins): its tasks, comments and attachments go with it, the
+    audit log keeps the record, and open boards of the project are closed (4404)."""
+    tasks = Task.all_objects.filter(project=project)
+    files = list(Attachment.objects.filter(task__project=project).values_list("file", flat=True))
     audit.record(
         "project.delete",
         actor=by,
         obj=project,
         sensitivity=Sensitivity.HIGH,
-        changes={"key": [project.key, None], "name": [project.name, None]},
+        changes={"key": [project.key, None], "name": [project.name, None], "tasks": [tasks.count(), 0]},
     )
+    project_id = project.pk
     project._history_user = by
     project.delete()
+    # Only once the rows are surely gone: a rolled-back delete must keep its files.
+    transaction.on_commit(lambda: _delete_files(files))
+    _tell_boards(project_id, {"type": "object.gone"})
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = Attachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception as exc:  # a file already gone must not fail the request that deleted it
+            log.warning("could not delete attachment file: %s", exc.__class__.__name__)
 
 
 # --- members -----------------------------------------------------------------------------
@@ -143,14 +160,17 @@ def project_delete(*, project: Project, by) -> None:
 
 def _kick(project_id: int, user_id: int) -> None:
     """After commit, close the user's open board sockets for this project."""
+    _tell_boards(project_id, {"type": "access.revoked", "user_id": user_id})
+
+
+def _tell_boards(project_id: int, message: dict) -> None:
+    """After commit, a control message to every open board socket of the project."""
 
     def send():
         try:
-            async_to_sync(get_channel_layer().group_send)(
-                project_group(project_id), {"type": "access.revoked", "user_id": user_id}
-            )
-        except Exception as exc:  # the socket will fail its next permission check anyway
-            log.warning("could not revoke sockets: %s", exc.__class__.__name__)
+            async_to_sync(get_channel_layer().group_send)(project_group(project_id), message)
+        except Exception as exc:  # the sockets' next request is refused anyway
+            log.warning("could not reach board sockets (%s): %s", message["type"], exc.__class__.__name__)
 
     transaction.on_commit(send)
 

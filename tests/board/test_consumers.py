@@ -107,6 +107,12 @@ async def test_missing_project_closes_4404(user):
     await expect_close(comm, 4404)
 
 
+async def test_deleting_the_project_closes_its_boards_4404(user, project):
+    comm = await connect(f"/ws/projects/{project.pk}/", await session_cookie(user))
+    await database_sync_to_async(services.project_delete)(project=project, by=user)
+    await expect_close(comm, 4404)
+
+
 async def test_viewer_and_department_manager_may_listen(make_user, user, project):
     viewer = await database_sync_to_async(lambda: project.members.get(role="viewer").user)()
     manager = await database_sync_to_async(make_user)("mgr", is_department_manager=True)

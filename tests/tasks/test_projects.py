@@ -1,8 +1,11 @@
 """Projects, members, statuses, templates and who sees what."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tasks.models import CustomField, Project, ProjectMember, ProjectTemplate, Status
+from audit.models import AuditLog
+from tasks import services
+from tasks.models import Attachment, Comment, CustomField, Project, ProjectMember, ProjectTemplate, Status, Task
 
 from .factories import make_project
 
@@ -179,6 +182,31 @@ def test_delete_project_owner_only(api, api_for, owner, project):
     assert api.delete(f"/api/projects/{project.pk}/").status_code == 403
     assert api_for(owner).delete(f"/api/projects/{project.pk}/").status_code == 204
     assert not Project.objects.filter(pk=project.pk).exists()
+
+
+def test_deleting_a_project_takes_its_work_and_files_along(
+    api_for, owner, project, make_task, statuses, django_capture_on_commit_callbacks
+):
+    client = api_for(owner)
+    parent = make_task(title="Parent", status=statuses[0])
+    child = make_task(title="Child", status=statuses[1], parent=parent)
+    services.task_delete(task=make_task(title="Binned", status=statuses[2]), by=owner)
+    services.dependency_add(task=child, depends_on=make_task(title="Blocker", status=statuses[0]), by=owner)
+    services.comment_create(task=parent, by=owner, body="Looks fine")
+    upload = SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")
+    url = client.post(f"/api/tasks/{parent.pk}/attachments/", {"file": upload}, format="multipart")
+    stored = Attachment.objects.get(task=parent).file
+    assert url.status_code == 201 and stored.storage.exists(stored.name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/api/projects/{project.pk}/").status_code == 204
+
+    assert not Task.all_objects.filter(project_id=project.pk).exists()
+    assert not Status.objects.filter(project_id=project.pk).exists()
+    assert not Comment.objects.filter(task_id=parent.pk).exists()
+    assert not stored.storage.exists(stored.name)
+    entry = AuditLog.objects.get(event_type="project.delete", object_id=str(project.pk))
+    assert entry.changes["tasks"] == [4, 0] and entry.sensitivity == "high"
 
 
 def test_other_projects_do_not_leak(api, owner, outsider):
