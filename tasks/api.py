@@ -587,7 +587,7 @@ class TaskViewSet(Base):
         permissions.require_edit(request.user, project)
         fields = _task_fields(body, partial=False)
         task = services.task_create(project=project, by=request.user, **fields)
-        return Response(selectors.task_payload(selectors.task_fresh(task.pk)), status=status.HTTP_201_CREATED)
+        return Response(selectors.written_task_payload(task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None, partial=True):
         task = self._editable_task()
@@ -596,7 +596,7 @@ class TaskViewSet(Base):
         if not partial:
             fields.setdefault("title", task.title)
         task = services.task_update(task=task, version=version, by=request.user, **fields)
-        return Response(selectors.task_payload(selectors.task_fresh(task.pk)))
+        return Response(selectors.written_task_payload(task))
 
     def update(self, request, pk=None):
         return self.partial_update(request, pk, partial=False)

@@ -62,5 +62,9 @@ def _changes(obj, fields: dict) -> dict:
     return changes
 
 
-def _publish_task(event_type: str, task: Task, by) -> None:
-    events.publish(project_group(task.project_id), event_type, task_payload(task_fresh(task.pk)), actor=by)
+def _publish_task(event_type: str, task: Task, by) -> dict:
+    payload = task_payload(task_fresh(task.pk))
+    events.publish(project_group(task.project_id), event_type, payload, actor=by)
+    # The API answers with what the boards were sent, without reading the task again.
+    task.published_payload = payload
+    return payload

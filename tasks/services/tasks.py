@@ -146,10 +146,10 @@ def task_create(*, project: Project, by, title: str, status: Status | None = Non
     task.custom_field_errors = computed.get("custom_field_errors", {})
     task._history_user = by
     task.save()
-    audit.record("task.create", actor=by, obj=task, sensitivity=Sensitivity.LOW)
     _publish_task("task_created", task, by)
     if task.assignee_id:
         _notify_assignee(task, by)
+    audit.record("task.create", actor=by, obj=task, sensitivity=Sensitivity.LOW)
     return task
 
 
@@ -187,6 +187,10 @@ def task_update(*, task: Task, version: int, by, **fields) -> Task:
         event = "task_assigned"
     else:
         event = "task_updated"
+    _publish_task(event, task, by)
+    if task.assignee_id and task.assignee_id != old_assignee:
+        _notify_assignee(task, by)
+    # Last: the audit chain's lock is held from here to COMMIT (audit/services.py).
     audit.record(
         "task.status_change" if event == "task_status_changed" else "task.update",
         actor=by,
@@ -194,9 +198,6 @@ def task_update(*, task: Task, version: int, by, **fields) -> Task:
         sensitivity=Sensitivity.LOW,
         changes=changes,
     )
-    _publish_task(event, task, by)
-    if task.assignee_id and task.assignee_id != old_assignee:
-        _notify_assignee(task, by)
     return task
 
 
