@@ -127,3 +127,43 @@ def test_offline_queue_and_resume_in_the_browser(browser, live_server_proc):
     shown = alice.locator(".msg .msg-body").all_inner_texts()
     assert shown.count("offline one") == 1 and shown.count("bob while alice was away 1") == 1
     alice.screenshot(path=str(SHOTS / "rooms-offline-queue.png"))
+
+
+def test_changes_made_while_offline_show_after_the_resume(browser, live_server_proc):
+    import httpx
+    from playwright.sync_api import expect
+
+    from tests.rooms.live import token
+
+    server = live_server_proc
+    room_id = new_room(server, "bob", {"alice": "editor"}, title="Browser test: changes while away")
+    api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token(server, 'bob')}"}, timeout=10)
+    sent = [
+        api.post(f"/api/rooms/{room_id}/messages/", json={"content": text}).json()
+        for text in ("pump 2 pressure low", "wrong line, ignore", "valve replaced")
+    ]
+    alice = sign_in(browser, server, "alice")
+    alice.goto(f"{server.url}/rooms/{room_id}/")
+    status = alice.locator("#live-status")
+    expect(status).to_have_class(re.compile("status-live"), timeout=15000)
+    expect(alice.locator(".msg", has_text="wrong line, ignore")).to_be_visible()
+
+    alice.context.set_offline(True)  # the reconnect attempts fail until we are back
+    alice.evaluate("window.contorlRoom.drop()")
+    expect(status).to_have_class(re.compile("status-offline"), timeout=10000)
+    edited, dropped, liked = sent
+    r = api.patch(f"/api/messages/{edited['id']}/", json={"content": "pump 2 pressure normal", "version": 1})
+    assert r.status_code == 200, r.text
+    assert api.delete(f"/api/messages/{dropped['id']}/").status_code == 204
+    assert api.post(f"/api/messages/{liked['id']}/reactions/", json={"emoji": "👍"}).status_code in (200, 201)
+    # Still away: none of that can have arrived live.
+    expect(status).to_have_class(re.compile("status-offline"))
+    assert alice.locator(".msg", has_text="pump 2 pressure normal").count() == 0
+
+    alice.context.set_offline(False)
+    expect(status).to_have_class(re.compile("status-live"), timeout=20000)
+    expect(alice.locator(".msg", has_text="pump 2 pressure normal")).to_be_visible(timeout=10000)
+    expect(alice.locator(".msg", has_text="wrong line, ignore")).to_have_count(0)
+    expect(alice.locator(".msg", has_text="valve replaced").locator(".reaction")).to_contain_text("👍 1")
+    assert alice.evaluate("window.contorlRoom.refreshes") >= 1
+    assert alice.locator(".msg", has_text="pump 2 pressure low").count() == 0

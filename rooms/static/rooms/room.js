@@ -52,6 +52,8 @@
   let members = [];
   let socket = null;
   let ready = false;
+  let resumedBefore = false;
+  let refreshes = 0;
 
   // --- rendering --------------------------------------------------------------------------
   function timeText(iso) {
@@ -209,6 +211,28 @@
     const li = render(data);
     old.replaceWith(li);
     bySeq.set(data.seq, li);
+  }
+
+  // A resume replays the messages sent while we were away, not what happened to the ones
+  // already on screen: edits, deletions and reactions come from one read of the shown range.
+  async function refreshShown() {
+    if (oldestSeq === null) return;
+    let after = oldestSeq - 1;
+    const upTo = lastSeq;
+    while (after < upTo) {
+      const res = await api("GET", "/api/rooms/" + roomId + "/messages/?limit=200&after_seq=" + after);
+      if (!res.ok) return;
+      const rows = res.data.results;
+      const covered = rows.length < 200 ? upTo : rows[rows.length - 1].seq;
+      const live = new Set(rows.map(function (d) { return d.seq; }));
+      rows.forEach(function (d) { if (bySeq.has(d.seq)) replace(d); });
+      bySeq.forEach(function (li, seq) {  // shown but no longer served: deleted meanwhile
+        if (seq > after && seq <= covered && !live.has(seq)) { li.remove(); bySeq.delete(seq); }
+      });
+      if (rows.length < 200) break;
+      after = covered;
+    }
+    refreshes += 1;
   }
 
   // --- history and infinite scroll ------------------------------------------------------------
@@ -553,6 +577,10 @@
         socket.send({ type: "resume", last_seq: lastSeq });
         flushOutbox();
         break;
+      case "resumed":
+        if (resumedBefore) refreshShown();
+        resumedBefore = true;
+        break;
       case "message": accept(frame.data); break;
       case "ack": {
         const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
@@ -600,6 +628,7 @@
     drop: function () { if (socket && socket.socket) socket.socket.close(); },
     get lastSeq() { return lastSeq; },
     get queued() { return outbox.length; },
+    get refreshes() { return refreshes; },
   };
   start();
 })();
