@@ -40,4 +40,6 @@ app.conf.beat_schedule = {
         "task": "automation.tasks.weekly_reports",
         "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
+    # Uploads whose row never committed (contorl/storage.py).
+    "contorl-sweep-orphan-files": {"task": "contorl.sweep_orphan_files", "schedule": crontab(minute=30, hour=3)},
 }

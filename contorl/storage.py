@@ -17,13 +17,21 @@ Variables:
   S3_PRESIGNED_EXPIRY    seconds a presigned download URL stays valid (default 300)
 """
 
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import timedelta
 from urllib.parse import quote, urlparse
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect
+from django.utils import timezone
 
 from contorl.errors import NotFound
+
+log = logging.getLogger("contorl.storage")
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
 
@@ -86,3 +94,75 @@ def download_response(field_file, *, filename: str, content_type: str = "applica
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- files no row refers to ----------------------------------------------------------------
+# An upload is stored before its row is inserted. A failed write deletes what it stored
+# (`discarded_on_error`); what a rollback after that, or a crash, leaves behind is found by
+# `sweep_orphans` (daily, Celery beat). Apps name their top folder and how to read which
+# names their rows still use under one of its subfolders (AppConfig.ready()).
+STORED_FILE_FOLDERS: dict[str, Callable[[str], set[str]]] = {}
+
+
+def register_stored_files(top: str, referenced: Callable[[str], set[str]]) -> None:
+    STORED_FILE_FOLDERS[top] = referenced
+
+
+def _delete_quietly(storage, name: str) -> bool:
+    try:
+        storage.delete(name)
+        return True
+    except Exception as exc:  # the sweep will try again; the caller's own error matters more
+        log.warning("could not delete stored file: %s", exc.__class__.__name__)
+        return False
+
+
+@contextmanager
+def discarded_on_error(storage):
+    """Collect the names a write stores; if the write fails, they are deleted again."""
+    saved: list[str] = []
+    try:
+        yield saved
+    except BaseException:
+        for name in saved:
+            _delete_quietly(storage, name)
+        raise
+
+
+def _listdir(storage, path: str) -> tuple[list[str], list[str]]:
+    try:
+        return storage.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+
+
+def _files_under(storage, folder: str) -> list[str]:
+    dirs, files = _listdir(storage, folder)
+    names = [f"{folder}/{f}" for f in files]
+    for sub in dirs:
+        names.extend(_files_under(storage, f"{folder}/{sub}"))
+    return names
+
+
+def sweep_orphans(*, min_age: timedelta, dry_run: bool = False, storage=None) -> dict:
+    """Delete stored files older than `min_age` that no row refers to."""
+    storage = storage or default_storage
+    cutoff = timezone.now() - min_age
+    checked, orphans = 0, []
+    for top, referenced in STORED_FILE_FOLDERS.items():
+        for sub in _listdir(storage, top)[0]:
+            folder = f"{top}/{sub}"
+            names = _files_under(storage, folder)
+            if not names:
+                continue
+            keep = referenced(folder)
+            for name in names:
+                checked += 1
+                # Young files may belong to a write that has not committed yet.
+                if name in keep or storage.get_modified_time(name) > cutoff:
+                    continue
+                if dry_run or _delete_quietly(storage, name):
+                    orphans.append(name)
+    if orphans and not dry_run:
+        log.info("swept orphan files", extra={"event": "orphan_files_swept", "count": len(orphans)})
+    return {"checked": checked, "orphans": orphans, "deleted": 0 if dry_run else len(orphans)}

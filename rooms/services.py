@@ -23,6 +23,7 @@ from contorl.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from contorl.storage import discarded_on_error
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
@@ -654,21 +655,24 @@ def file_upload(*, room: Room, by, upload) -> RoomFile:
 
     width = height = None
     thumb_name = ""
-    if content_type in room_files.IMAGE_TYPES:
-        thumb, width, height = room_files.make_thumbnail(upload, content_type)
-        thumb_name = default_storage.save(room_files.storage_name(room.pk, ext, thumb=True), thumb)
-    stored = default_storage.save(room_files.storage_name(room.pk, ext), upload)
-    room_file = RoomFile.objects.create(
-        room=room,
-        uploaded_by=by,
-        file=stored,
-        thumbnail=thumb_name,
-        original_name=name,
-        content_type=content_type,
-        size=upload.size,
-        width=width,
-        height=height,
-    )
-    audit_record("room.file_upload", actor=by, obj=room_file, sensitivity=Sensitivity.LOW, changes={"name": name})
-    events.publish(_group(room.pk), "file_uploaded", payloads.file_payload(room_file), actor=by)
+    with discarded_on_error(default_storage) as saved:
+        if content_type in room_files.IMAGE_TYPES:
+            thumb, width, height = room_files.make_thumbnail(upload, content_type)
+            thumb_name = default_storage.save(room_files.storage_name(room.pk, ext, thumb=True), thumb)
+            saved.append(thumb_name)
+        stored = default_storage.save(room_files.storage_name(room.pk, ext), upload)
+        saved.append(stored)
+        room_file = RoomFile.objects.create(
+            room=room,
+            uploaded_by=by,
+            file=stored,
+            thumbnail=thumb_name,
+            original_name=name,
+            content_type=content_type,
+            size=upload.size,
+            width=width,
+            height=height,
+        )
+        events.publish(_group(room.pk), "file_uploaded", payloads.file_payload(room_file), actor=by)
+        audit_record("room.file_upload", actor=by, obj=room_file, sensitivity=Sensitivity.LOW, changes={"name": name})
     return room_file

@@ -13,6 +13,7 @@ from contorl.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from contorl.storage import discarded_on_error
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
@@ -188,15 +189,17 @@ def attachment_create(*, task: Task, by, upload, name: str | None = None) -> Att
         if not any(head.startswith(m) for m in MAGIC[content_type]):
             raise ValidationFailed.field("file", "The file content does not match its type.")
     attachment = Attachment(task=task, original_name=original, content_type=content_type, size=size, uploaded_by=by)
-    attachment.file.save(original, upload, save=False)  # storage name comes from attachment_path()
-    attachment.save()
-    audit.record(
-        "task.attachment_create",
-        actor=by,
-        obj=attachment,
-        sensitivity=Sensitivity.LOW,
-        changes={"task": task.pk, "size": size, "content_type": content_type},
-    )
+    with discarded_on_error(attachment.file.storage) as saved:
+        attachment.file.save(original, upload, save=False)  # storage name comes from attachment_path()
+        saved.append(attachment.file.name)
+        attachment.save()
+        audit.record(
+            "task.attachment_create",
+            actor=by,
+            obj=attachment,
+            sensitivity=Sensitivity.LOW,
+            changes={"task": task.pk, "size": size, "content_type": content_type},
+        )
     return attachment
 
 

@@ -148,3 +148,23 @@ def test_download_response_redirects_to_a_presigned_url_when_asked(bucket, setti
     followed = httpx.get(response["Location"])
     assert followed.status_code == 200 and followed.content == b"%PDF-1.4 tiny"
     assert followed.headers["content-type"] == "application/pdf"
+
+
+def test_the_orphan_sweep_works_on_the_bucket(bucket, user):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+
+    from rooms import services as room_services
+
+    s3, name = bucket
+    room = make_room(user)
+    kept = room_services.file_upload(
+        room=room, by=user, upload=SimpleUploadedFile("log.txt", b"line 1", content_type="text/plain")
+    )
+    stray = default_storage.save(f"rooms/{room.pk}/stray.txt", SimpleUploadedFile("x", b"left behind"))
+
+    report = storage.sweep_orphans(min_age=timedelta(0))
+
+    assert report["orphans"] == [stray]
+    assert keys(s3, name) == [f"media/{kept.file.name}"]
