@@ -1,5 +1,6 @@
 """Liveness and readiness. Ready names each dependency and fails with 503 when one is down."""
 
+import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -40,15 +41,23 @@ def check_cache() -> str:
         return _error(exc)
 
 
+LAYER_TIMEOUT = 2.0  # seconds; a ping the layer lost must fail the probe, not hang it
+
+
+async def _layer_round_trip(layer) -> dict:
+    # One coroutine, so the channel is created, written and read on one event loop.
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "health.ping"})
+    return await asyncio.wait_for(layer.receive(channel), LAYER_TIMEOUT)
+
+
 def check_channel_layer() -> str:
     try:
-        layer = get_channel_layer()
-        # A round trip through the layer: send to a fresh channel and read it back.
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.send)(channel, {"type": "health.ping"})
-        message = async_to_sync(layer.receive)(channel)
+        message = async_to_sync(_layer_round_trip)(get_channel_layer())
         if message.get("type") != "health.ping":
             return "error: channel layer returned the wrong message"
+    except TimeoutError:
+        return f"error: no answer from the channel layer within {LAYER_TIMEOUT:g} s"
     except Exception as exc:
         return _error(exc)
     return events.status()

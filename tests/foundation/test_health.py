@@ -66,3 +66,37 @@ def test_ready_is_503_naming_the_channel_layer_and_broker(client, settings):
     assert checks["channel_layer"].startswith("error:")
     assert checks["broker"].startswith("error:")
     assert checks["cache"] == "ok"
+
+
+class LayerThatLosesMessages:
+    """Accepts every send and never delivers it (what a dropped pub/sub message looks like)."""
+
+    def __init__(self, **kwargs):
+        pass
+
+    async def new_channel(self, prefix="specific."):
+        return f"{prefix}lost!1"
+
+    async def send(self, channel, message):
+        pass
+
+    async def receive(self, channel):
+        import asyncio
+
+        await asyncio.Event().wait()
+
+
+def test_ready_is_503_when_the_layer_loses_the_ping_instead_of_hanging(client, settings, monkeypatch):
+    from channels.layers import channel_layers
+
+    from contorl import health
+
+    monkeypatch.setattr(health, "LAYER_TIMEOUT", 0.3)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.LayerThatLosesMessages"}}
+    channel_layers.backends.clear()
+    try:
+        response = client.get("/health/ready")
+    finally:
+        channel_layers.backends.clear()
+    assert response.status_code == 503
+    assert response.json()["checks"]["channel_layer"] == "error: no answer from the channel layer within 0.3 s"
