@@ -105,7 +105,8 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if scope_user is not None and scope_user.is_authenticated:
             await self._admit(scope_user)
         else:
-            self._tasks.append(asyncio.create_task(self._auth_deadline()))
+            self._deadline = asyncio.create_task(self._auth_deadline())
+            self._tasks.append(self._deadline)
 
     async def disconnect(self, code):
         if getattr(self, "_counted", False):
@@ -199,6 +200,11 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         return frame
 
     async def _receive_auth(self, frame: dict) -> None:
+        # The frame came in time: from here on, a slow lookup or permission check must not
+        # turn into an auth timeout (4408).
+        deadline = getattr(self, "_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
         token = frame.get("token")
         if frame["type"] != "auth" or not isinstance(token, str) or len(token) > 4096:
             await self.close(CLOSE_UNAUTHENTICATED)

@@ -97,6 +97,25 @@ async def test_auth_timeout_closes_4408(settings, project):
     await expect_close(comm, 4408)
 
 
+async def test_an_auth_frame_in_time_is_not_timed_out_by_a_slow_check(settings, monkeypatch, user, project):
+    import asyncio
+
+    from tasks.consumers import ProjectConsumer
+
+    settings.WS_AUTH_TIMEOUT = 0.2
+    check = ProjectConsumer.authorize
+
+    async def slow_authorize(self, who):
+        await asyncio.sleep(0.6)  # the deadline passes while we decide
+        return await check(self, who)
+
+    monkeypatch.setattr(ProjectConsumer, "authorize", slow_authorize)
+    comm = await connect(f"/ws/projects/{project.pk}/")
+    await comm.send_to(text_data=json.dumps({"type": "auth", "token": str(AccessToken.for_user(user))}))
+    await expect_ready(comm)
+    await comm.disconnect()
+
+
 async def test_invisible_project_closes_4403(outsider, project):
     comm = await connect(f"/ws/projects/{project.pk}/", await session_cookie(outsider), ready=False)
     await expect_close(comm, 4403)
