@@ -48,6 +48,17 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CONTORL_REQUIRE_SERVICES=1: {reason}"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    # A whole module skipped at import (pytest.importorskip) never reaches the per-test hook above.
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"module skipped under CONTORL_REQUIRE_SERVICES=1: {reason}"
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
