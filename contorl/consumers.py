@@ -37,8 +37,11 @@ def user_from_token(token: str):
         access = AccessToken(token)
     except TokenError:
         return None
+    from .accounts.tokens import revoked
+
     user_id = access.get(api_settings.USER_ID_CLAIM)
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return None if user is None or revoked(user, access) else user
 
 
 class TokenBucket:

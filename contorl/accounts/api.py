@@ -14,6 +14,7 @@ from . import services
 from .models import Department, User
 from .permissions import IsSystemAdmin
 from .signin import record_failed_login
+from .tokens import TokenRefreshSerializer
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -167,6 +168,7 @@ class TokenView(TokenObtainPairView):
 
 class TokenRefresh(TokenRefreshView):
     permission_classes = [AllowAny]
+    serializer_class = TokenRefreshSerializer
 
     def post(self, request, *args, **kwargs):
         ratelimits.check(request, ratelimits.SENSITIVE)

@@ -33,6 +33,8 @@ class User(AbstractUser, Versioned):
         _("weekly capacity (hours)"), max_digits=5, decimal_places=1, default=40
     )
     email_notifications = models.BooleanField(_("email notifications"), default=False)
+    # Set by "sign out everywhere": JWTs issued before it are refused (accounts/tokens.py).
+    tokens_valid_after = models.DateTimeField(_("tokens valid after"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["username"]

@@ -159,7 +159,7 @@ def session_sign_out_others(*, user, current_key: str | None, request=None) -> i
 
 @transaction.atomic
 def user_sign_out_everywhere(*, user, by, request=None) -> int:
-    """Admin action: end all of `user`'s sessions and close all of their sockets."""
+    """Admin action: end all of `user`'s sessions, revoke their tokens, close their sockets."""
     rows = list(UserSession.objects.filter(user=user))
     # Sessions signed in before tracking existed are found in the store only by scanning
     # it; the db engine lets us do that cheaply enough for an admin action.
@@ -169,6 +169,9 @@ def user_sign_out_everywhere(*, user, by, request=None) -> int:
     engine = import_module(settings.SESSION_ENGINE)
     for key in untracked:
         engine.SessionStore(session_key=key).delete()
+    # API clients too: every JWT issued until now stops working (accounts/tokens.py).
+    user.tokens_valid_after = timezone.now()
+    type(user).objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
     _close_sockets([user_sockets_group(user.pk)])
     audit.record(
         "auth.signed_out_everywhere",

@@ -68,6 +68,7 @@ def test_beat_schedule_names_real_tasks():
         "automation.tasks.due_soon_reminders",
         "automation.tasks.weekly_reports",
         "automation.tasks.requeue_stale_runs",
+        "contorl.sweep_orphan_files",
     }
     app.loader.import_default_modules()
     assert names <= set(app.tasks)

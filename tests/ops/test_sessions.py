@@ -162,6 +162,37 @@ def test_admin_signs_a_user_out_everywhere(user, admin_user, password, api_for):
 
 
 @pytest.mark.django_db
+def test_sign_out_everywhere_revokes_the_users_tokens(user, admin_user, password, anon_api):
+    from datetime import timedelta
+
+    from django.db.models import F
+    from rest_framework.test import APIClient
+
+    from contorl.accounts.models import User
+
+    pair = anon_api.post("/api/auth/token/", {"username": user.username, "password": password}).json()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert api.get("/api/users/me/").status_code == 200
+
+    admin = APIClient()
+    admin.force_authenticate(admin_user)
+    assert admin.post(f"/api/users/{user.pk}/sign-out-everywhere/").status_code == 200
+
+    refused = api.get("/api/users/me/")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_authenticated"
+    again = anon_api.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]})
+    assert again.status_code == 401 and "access" not in again.json()
+    # Signing in again works once the clock has left the sign-out's second (iat has whole
+    # seconds): move the stamp two seconds back instead of waiting.
+    User.objects.filter(pk=user.pk).update(tokens_valid_after=F("tokens_valid_after") - timedelta(seconds=2))
+    pair = anon_api.post("/api/auth/token/", {"username": user.username, "password": password}).json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert api.get("/api/users/me/").status_code == 200
+    assert anon_api.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]}).status_code == 200
+
+
+@pytest.mark.django_db
 def test_jwt_sign_in_creates_no_session(user, password, anon_api):
     response = anon_api.post("/api/auth/token/", {"username": user.username, "password": password})
     assert response.status_code == 200
@@ -220,7 +251,8 @@ async def test_logout_closes_the_sessions_sockets(user, password):
 async def test_sign_out_everywhere_closes_session_and_token_sockets(user, admin_user, password, api_for):
     client = await database_sync_to_async(sign_in)(user, password)
     by_cookie = await open_socket(cookie_of(client))
-    by_token = await open_socket(token=str(AccessToken.for_user(user)))
+    old_token = AccessToken.for_user(user)
+    by_token = await open_socket(token=str(old_token))
     bystander = await open_socket(token=str(AccessToken.for_user(admin_user)))
 
     response = await database_sync_to_async(api_for(admin_user).post)(f"/api/users/{user.pk}/sign-out-everywhere/")
@@ -230,6 +262,11 @@ async def test_sign_out_everywhere_closes_session_and_token_sockets(user, admin_
     await expect_close(by_token, 4401)
     assert await bystander.receive_nothing(timeout=0.3)
     await bystander.disconnect()
+    # The closed token client cannot come straight back with the same token.
+    retry = WebsocketCommunicator(application, "/ws/echo/")
+    assert (await retry.connect())[0]
+    await retry.send_json_to({"type": "auth", "token": str(old_token)})
+    await expect_close(retry, 4401)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,44 @@
+"""JWTs end with the sessions: "sign out everywhere" stamps `User.tokens_valid_after`, and a
+token issued before that stamp is refused by the API, the refresh endpoint and the sockets
+(access tokens would otherwise live on for 15 minutes and refresh tokens for 7 days)."""
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import authentication, serializers
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+
+def revoked(user, token) -> bool:
+    """Was `token` issued before the user was signed out everywhere?"""
+    cutoff = user.tokens_valid_after
+    if cutoff is None:
+        return False
+    issued_at = token.get("iat")
+    # `iat` has whole seconds: a token from the same second as the sign-out counts as before it.
+    return issued_at is None or issued_at <= cutoff.timestamp()
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if revoked(user, validated_token):
+            raise AuthenticationFailed(_("This token was signed out."), code="token_revoked")
+        return user
+
+
+class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user = get_user_model().objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+        if user is None or not user.is_active or revoked(user, refresh):
+            raise InvalidToken(_("This token was signed out."))
+        return super().validate(attrs)
+
+
+class RevocableJWTScheme(SimpleJWTScheme):
+    """drf-spectacular documents our subclass exactly like simplejwt's own (Bearer JWT)."""
+
+    target_class = JWTAuthentication
+    name = "jwtAuth"
