@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from . import health, metrics, views
 from .accounts import api as accounts_api
-from .accounts import sessions_views
+from .accounts import sessions_views, signin
 from .accounts.signin import LoginView
 
 router = DefaultRouter()
@@ -29,6 +29,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/login/", signin.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", accounts_api.TokenView.as_view(), name="token"),
     path("api/auth/token/refresh/", accounts_api.TokenRefresh.as_view(), name="token-refresh"),

@@ -13,7 +13,6 @@ from contorl.versioning import require_version
 from . import services
 from .models import Department, User
 from .permissions import IsSystemAdmin
-from .signin import record_failed_login
 from .tokens import TokenRefreshSerializer
 
 
@@ -156,12 +155,7 @@ class TokenView(TokenObtainPairView):
     def post(self, request, *args, **kwargs):
         ratelimits.check(request, ratelimits.SENSITIVE)
         serializer = self.get_serializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except Exception:
-            username = request.data.get("username") if hasattr(request.data, "get") else None
-            record_failed_login(username, request)
-            raise
+        serializer.is_valid(raise_exception=True)  # a failure is audited by the login_failed signal
         user_logged_in.send(sender=type(serializer.user), request=request._request, user=serializer.user)
         return Response(serializer.validated_data)
 

@@ -233,7 +233,10 @@ def _on_logout(sender, request, user, **kwargs):
 
 
 def _on_login_failed(sender, credentials, request=None, **kwargs):
+    from .signin import record_failed_login
+
     metrics.signin("failure")
+    record_failed_login(credentials.get("username"), request)
 
 
 user_logged_in.connect(_on_login, dispatch_uid="contorl.sessions.login")

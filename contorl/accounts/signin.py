@@ -1,6 +1,13 @@
-"""Browser sign-in: rate limited (sensitive tier) and audited when it fails."""
+"""Sign-in: rate limited (sensitive tier) on every form, audited when it fails.
 
+Failures are audited from Django's `user_login_failed` signal (accounts/sessions.py), so the
+browser form, the Django admin's form, the JWT endpoint and directory sign-in all record
+them the same way, once.
+"""
+
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -28,12 +35,23 @@ class LoginView(auth_views.LoginView):
         try:
             ratelimits.check(request, ratelimits.SENSITIVE)
         except RateLimited as exc:
-            response = self.render_to_response(self.get_context_data(form=self.get_form(), rate_limited=True))
+            # An unbound form: rendering a bound one would validate it, i.e. check the password.
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")[:150]})
+            response = self.render_to_response(self.get_context_data(form=form, rate_limited=True))
             response.status_code = 429
             response["Retry-After"] = str(exc.retry_after)
             return response
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        record_failed_login(form.data.get("username"), self.request)
-        return super().form_invalid(form)
+
+
+def admin_login(request, extra_context=None):
+    """The Django admin's sign-in form, under the same sensitive-tier limit as ours."""
+    if request.method == "POST":
+        try:
+            ratelimits.check(request, ratelimits.SENSITIVE)
+        except RateLimited as exc:
+            response = HttpResponse(exc.message, status=429, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+    return admin.site.login(request, extra_context)

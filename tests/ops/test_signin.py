@@ -39,6 +39,20 @@ def test_failed_token_requests_are_audited_then_rate_limited(anon_api, user, set
     assert AuditLog.objects.filter(event_type="auth.login_failed", object_id=user.username).count() == 2
 
 
+def test_the_django_admin_sign_in_is_audited_and_rate_limited_too(client, admin_user, settings):
+    settings.RATELIMIT_SENSITIVE = "3/h"
+    fresh_rate_window("ip:198.51.100.23", period=3600, room=30)
+    form = {"username": admin_user.username, "password": "guess", "next": "/admin/"}
+
+    codes = [client.post("/admin/login/", form, REMOTE_ADDR="198.51.100.23").status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    failures = AuditLog.objects.filter(event_type="auth.login_failed", object_id=admin_user.username)
+    assert failures.count() == 3 and {e.ip for e in failures} == {"198.51.100.23"}
+    page = client.get("/admin/login/")
+    assert page.status_code == 200 and b"id_password" in page.content  # reading the form is not limited
+
+
 def test_the_audit_chain_still_verifies_after_sign_in_traffic(client, user, password, admin_api):
     client.post("/accounts/login/", {"username": user.username, "password": "nope"})
     client.post("/accounts/login/", {"username": user.username, "password": password})
