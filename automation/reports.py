@@ -130,7 +130,10 @@ def weekly_report(project, week: str | None) -> dict:
     sets = {"completed": completed, "created": created, "open": open_ids, "overdue": overdue, "blocked": blocked}
     for task_id in sorted(live_ids):
         row = state[task_id]
-        bucket = rows.setdefault(row[4], empty_row())
+        # Deleting a user unassigns their tasks without a history row, so the history can
+        # still name someone who is gone: count that work as unassigned.
+        assignee = row[4] if row[4] in users else None
+        bucket = rows.setdefault(assignee, empty_row())
         for name, ids in sets.items():
             if task_id in ids:
                 bucket[name] += 1

@@ -310,7 +310,12 @@ def weekly_reports_deliver(*, today: datetime.date | None = None) -> int:
     done = WeeklyReport.objects.filter(project_id=OuterRef("pk"), week=label)
     count = 0
     for project in Project.objects.filter(archived=False).exclude(Exists(done)).order_by("id"):
-        data = reports.weekly_report(project, label)
+        try:
+            data = reports.weekly_report(project, label)
+        except Exception:
+            # One project's broken data must not cost every later project its report.
+            log.exception("weekly report failed", extra={"event": "weekly_report_failed", "project_id": project.pk})
+            continue
         try:
             with transaction.atomic():
                 WeeklyReport.objects.create(project=project, week=label, data=data)

@@ -182,6 +182,36 @@ def test_weekly_delivery_once_to_owners(project, people, week_data):
     assert notes[0].link == f"/projects/{project.pk}/reports/weekly/?week=2026-W47"
 
 
+def test_a_deleted_assignee_counts_as_unassigned_and_stops_no_report(project, people, week_data):
+    member = people["member"]  # mike: T1 (done) and T2 (overdue) this week
+    member.delete()  # SET_NULL on tasks, but the history rows still name him
+
+    data = reports.weekly_report(project, "2026-W47")
+
+    names = [row["user"]["username"] if row["user"] else None for row in data["by_assignee"]]
+    assert member.username not in names and None in names
+    unassigned = next(row for row in data["by_assignee"] if row["user"] is None)
+    assert unassigned["completed"] == 1 and unassigned["overdue"] == 2  # T1; T2 and T5
+    assert data["totals"]["completed"] == 2
+    assert services.weekly_reports_deliver(today=datetime.date(2026, 11, 23)) == 1
+
+
+def test_one_broken_project_does_not_stop_the_others(project, people, week_data, monkeypatch):
+    from tests.tasks.factories import make_project
+
+    other = make_project(people["owner"])
+    real = reports.weekly_report
+
+    def broken_for_the_first(p, label):
+        if p.pk == project.pk:
+            raise RuntimeError("corrupt history")
+        return real(p, label)
+
+    monkeypatch.setattr(reports, "weekly_report", broken_for_the_first)
+    assert services.weekly_reports_deliver(today=datetime.date(2026, 11, 23)) == 1
+    assert list(WeeklyReport.objects.values_list("project_id", flat=True)) == [other.pk]
+
+
 def test_parse_week():
     assert reports.parse_week("2026-W01") == ("2026-W01", datetime.date(2025, 12, 29))
     assert reports.parse_week("2020-W53")[1] == datetime.date(2020, 12, 28)
