@@ -48,7 +48,7 @@ def _unread_param(raw):
 
 class NotificationViewSet(ratelimits.RateLimitedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
     filter_backends: list = []
 
     def get_queryset(self):

@@ -93,7 +93,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     pagination_class = StandardPagination
     serializer_class = RoomInput
     queryset = Room.objects.none()  # for the schema; reads go through selectors
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
     rate_tiers = {"files": ratelimits.HEAVY, "members": ratelimits.STANDARD}
 
     def initial(self, request, *args, **kwargs):
@@ -164,7 +164,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         member = services.member_add(room=room, user=target, role=data["role"], by=request.user)
         return Response(payloads.member_payload(member), status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<member_id>\d+)")
+    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<member_id>\d{1,18})")
     def member_detail(self, request, pk=None, member_id=None):
         room, _role = self._room(pk)
         member = RoomMember.objects.select_related("user", "room").filter(room=room, pk=member_id).first()
@@ -231,7 +231,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
 
 class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     serializer_class = MessageInput
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
 
     def retrieve(self, request, pk=None):
         message = selectors.message_for(request.user, pk)
@@ -284,7 +284,7 @@ class RoomTemplateViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     pagination_class = StandardPagination
     serializer_class = TemplateInput
     queryset = RoomTemplate.objects.none()  # for the schema
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
 
     def _template(self, pk) -> RoomTemplate:
         template = RoomTemplate.objects.filter(pk=pk).first() if str(pk).isdigit() else None
@@ -328,7 +328,7 @@ class RoomTemplateViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
 
 class RoomFileViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     serializer_class = FileInput
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
 
     def retrieve(self, request, pk=None):
         return Response(payloads.file_payload(selectors.file_for(request.user, pk)))

@@ -372,7 +372,9 @@ class ProjectViewSet(Base):
             raise NotFound()
         return member
 
-    @action(detail=True, methods=["patch"], url_path=r"members/(?P<user_id>\d+)", serializer_class=MemberSerializer)
+    @action(
+        detail=True, methods=["patch"], url_path=r"members/(?P<user_id>\d{1,18})", serializer_class=MemberSerializer
+    )
     def member_detail(self, request, pk=None, user_id=None):
         project = self.get_object()
         permissions.require_owner(request.user, project)
@@ -654,7 +656,7 @@ class TaskViewSet(Base):
         dep = services.dependency_add(task=task, depends_on=other, by=request.user)
         return Response(_dependency_payload(dep), status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<depends_on>\d+)")
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<depends_on>\d{1,18})")
     def dependency_remove(self, request, pk=None, depends_on=None):
         task = self._editable_task()
         dep = TaskDependency.objects.filter(task=task, depends_on_id=depends_on).select_related("task").first()

@@ -126,6 +126,9 @@ def parse_params(query) -> dict:
             start = monday(datetime.date.fromisoformat(str(raw_start)[:10]))
         except ValueError:
             errors["start"] = ["A date as YYYY-MM-DD."]
+        else:
+            if not 2000 <= start.year <= 2100:  # the same range task dates accept
+                errors["start"] = ["A date from 2000 to 2100."]
     department = None
     raw_department = query.get("department")
     if raw_department not in (None, ""):
@@ -134,7 +137,7 @@ def parse_params(query) -> dict:
         except (TypeError, ValueError):
             errors["department"] = ["A department id."]
         else:
-            if department < 1:
+            if not 1 <= department <= 2**62:
                 errors["department"] = ["A department id."]
     if errors:
         raise ValidationFailed("Invalid workload query.", details=errors)
