@@ -2,6 +2,7 @@
 
 import json
 import re
+import string
 from datetime import date, timedelta
 
 import nh3
@@ -131,14 +132,29 @@ def room_create(
     return room
 
 
+TITLE_FIELDS = ("location", "date")
+
+
+def _title_fields_ok(pattern: str) -> bool:
+    """Only bare {location} and {date}: no attributes, indexes, conversions or format specs."""
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError:
+        return False
+    return all(field is None or (field in TITLE_FIELDS and not spec and not conv) for _t, field, spec, conv in parts)
+
+
+def fill_title(pattern: str, *, location: str) -> str:
+    if not _title_fields_ok(pattern):
+        return pattern  # saved before patterns were checked: used literally
+    return pattern.format(location=location, date=date.today().isoformat())
+
+
 @transaction.atomic
 def room_create_from_template(*, template: RoomTemplate, by, location: str = "", title: str = "", task=None) -> Room:
     location = (location or template.location or "").strip()
     if not title:
-        try:
-            title = template.title_pattern.format(location=location, date=date.today().isoformat())
-        except (KeyError, IndexError, ValueError):
-            title = template.title_pattern  # a pattern with unknown fields is used literally
+        title = fill_title(template.title_pattern, location=location)
     User = get_user_model()
     wanted = {int(m["user"]): m["role"] for m in template.members}
     users = {u.pk: u for u in User.objects.filter(pk__in=wanted, is_active=True)}
@@ -284,6 +300,10 @@ def _clean_template(fields: dict) -> dict:
             value = (value or "").strip()
             if not value or len(value) > TITLE_MAX:
                 raise ValidationFailed.field("title_pattern", f"1 to {TITLE_MAX} characters.")
+            if not _title_fields_ok(value):
+                raise ValidationFailed.field(
+                    "title_pattern", "Use {location} and {date} only; write {{ and }} for literal braces."
+                )
         elif name == "members":
             value = _clean_template_members(value)
         elif name in ("description", "location", "severity"):

@@ -253,6 +253,24 @@ def test_template_opens_a_room_in_one_step(api, user, carol):
     assert r2.status_code == 201 and r2.json()["title"] == "Line 9 stoppage"
 
 
+@pytest.mark.parametrize("pattern", ["{location.upper}", "{location[0]}", "{location!r}", "{date:>40}", "{who}", "{"])
+def test_template_title_patterns_take_only_location_and_date(api, pattern):
+    r = api.post("/api/room-templates/", {"name": "Bad", "title_pattern": pattern}, format="json")
+    assert r.status_code == 400 and "title_pattern" in r.json()["error"]["details"]
+
+
+def test_a_pattern_stored_before_the_check_opens_literally(api, user):
+    from rooms.models import RoomTemplate
+
+    old = RoomTemplate.objects.create(name="Old", title_pattern="{location.foo} stop", created_by=user)
+    r = api.post(f"/api/room-templates/{old.pk}/open/", {"location": "Line 3"})
+    assert r.status_code == 201 and r.json()["title"] == "{location.foo} stop"
+    ok = api.post("/api/room-templates/", {"name": "Ok", "title_pattern": "{{{location}}} {date}"}, format="json")
+    assert ok.status_code == 201, ok.content
+    opened = api.post(f"/api/room-templates/{ok.json()['id']}/open/", {"location": "L4"}).json()
+    assert opened["title"].startswith("{L4} 20")
+
+
 def test_search_on_sqlite_or_postgres_finds_chinese(api, room, user):
     send(room, user, "3號線停機,等待維修")
     send(room, user, "2號線正常")
