@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -17,6 +18,7 @@ from contorl.errors import (
 )
 from contorl.events import project_group
 from contorl.versioning import versioned_update
+from notifications.services import notify
 
 from .. import formulas, permissions
 from ..models import (
@@ -198,6 +200,16 @@ def member_add(*, project: Project, user, role: str, by) -> ProjectMember:
         changes={"user": user.pk, "role": role, "project": project.pk},
     )
     permissions.forget_roles(user)
+    if user.pk != getattr(by, "pk", None):
+        notify(
+            recipients=[user],
+            type="project_member",
+            title=_("You were added to the project “%(name)s” as %(role)s")
+            % {"name": project.name, "role": ProjectMember.Role(role).label},
+            link=f"/projects/{project.pk}/",
+            actor=by,
+            data={"project": project.pk, "role": role},
+        )
     return member
 
 

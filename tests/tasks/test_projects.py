@@ -178,6 +178,19 @@ def test_template_apply_hook(api, monkeypatch):
     assert r.status_code == 201 and seen == [[{"x": 1}]]
 
 
+def test_a_new_member_is_notified(api_for, owner, project, make_user):
+    from notifications.models import Notification
+
+    newcomer = make_user("newcomer")
+    r = api_for(owner).post(
+        f"/api/projects/{project.pk}/members/", {"user": newcomer.pk, "role": "viewer"}, HTTP_ACCEPT_LANGUAGE="zh-hant"
+    )
+    assert r.status_code == 201, r.content
+    note = Notification.objects.get(recipient=newcomer, type="project_member")
+    assert note.title == f"您已被加入專案「{project.name}」,角色:檢視者"
+    assert note.link == f"/projects/{project.pk}/" and note.data == {"project": project.pk, "role": "viewer"}
+
+
 def test_delete_project_owner_only(api, api_for, owner, project):
     assert api.delete(f"/api/projects/{project.pk}/").status_code == 403
     assert api_for(owner).delete(f"/api/projects/{project.pk}/").status_code == 204
