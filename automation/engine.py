@@ -399,8 +399,9 @@ def call_webhook(*, trigger: Trigger, task_id: int, url: str, row: TriggerExecut
         "Content-Type": "application/json",
         "User-Agent": "CONTORL-webhook/1",
         "X-Contorl-Signature": sign(trigger.secret, body),
-        # One key per run: every attempt and every redelivery of the run sends the same one.
-        "Idempotency-Key": str(row.run_id),
+        # One key per webhook action of a run: every attempt, redelivery and replay of the run
+        # sends the same one, and two webhook actions of one trigger are not mistaken for one.
+        "Idempotency-Key": f"{row.run_id}:{index}",
         "X-Contorl-Action-Index": str(index),
         "X-Contorl-Attempt": str(row.attempt),
     }

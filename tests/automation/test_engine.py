@@ -177,7 +177,7 @@ def test_webhook_signed_with_idempotency_key(eager, project, people, receiver, d
     expected = "sha256=" + hmac.new(trigger.secret.encode(), req["body"], hashlib.sha256).hexdigest()
     assert req["headers"]["X-Contorl-Signature"] == expected
     row = TriggerExecution.objects.get()
-    assert req["headers"]["Idempotency-Key"] == str(row.run_id)
+    assert req["headers"]["Idempotency-Key"] == f"{row.run_id}:0"
     body = json.loads(req["body"])
     assert body["task"]["id"] == task.pk and body["event"] == "task_created"
     assert TriggerEffect.objects.filter(run_id=row.run_id).count() == 1
@@ -229,9 +229,21 @@ def test_replay_failed_run_keeps_key_and_skips_done_actions(
     replay.refresh_from_db()
     assert (replay.attempt, replay.outcome, replay.replay) == (5, "success", True)
     keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
-    assert keys == {str(failed.run_id)}
-    assert receiver.effects == [str(failed.run_id)]
+    assert keys == {f"{failed.run_id}:1"}
+    assert receiver.effects == [f"{failed.run_id}:1"]
     assert Task.objects.get(pk=task.pk).version == 2
+
+
+def test_two_webhook_actions_of_one_run_are_two_deliveries(
+    eager, project, people, receiver, django_capture_on_commit_callbacks
+):
+    owner = people["owner"]
+    hook = {"type": "webhook", "url": receiver.url}
+    _trigger(project, owner, actions=[hook, dict(hook)])
+    _write(django_capture_on_commit_callbacks, lambda: make_task(project, owner, title="two hooks"))
+    run_id = TriggerExecution.objects.get().run_id
+    assert [r["headers"]["X-Contorl-Action-Index"] for r in receiver.requests] == ["0", "1"]
+    assert receiver.effects == [f"{run_id}:0", f"{run_id}:1"]  # a deduplicating receiver applies both
 
 
 def test_redelivered_attempt_does_not_repeat_local_effects(eager, project, people, django_capture_on_commit_callbacks):

@@ -195,8 +195,8 @@ def test_fails_twice_then_succeeds_with_1s_2s_backoff(worker, receiver, people):
     assert "HTTP 500" in rows[0].error and "HTTP 503" in rows[1].error and rows[2].error == ""
     _assert_backoff(rows, receiver, (1, 2))
     # Every attempt carried the same idempotency key (the run id) and the receiver applied it once.
-    assert {r["headers"]["Idempotency-Key"] for r in receiver.requests} == {str(rows[0].run_id)}
-    assert receiver.effects == [str(rows[0].run_id)]
+    assert {r["headers"]["Idempotency-Key"] for r in receiver.requests} == {f"{rows[0].run_id}:0"}
+    assert receiver.effects == [f"{rows[0].run_id}:0"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -252,8 +252,8 @@ def test_worker_killed_mid_task_effect_happens_once(worker, receiver, people):
     assert TriggerEffect.objects.filter(run_id=run_id).count() == 3
     # The webhook was sent twice with the same key; the receiver applied it once.
     assert len(receiver.requests) == 2
-    assert {r["headers"]["Idempotency-Key"] for r in receiver.requests} == {str(run_id)}
-    assert receiver.effects == [str(run_id)]
+    assert {r["headers"]["Idempotency-Key"] for r in receiver.requests} == {f"{run_id}:2"}
+    assert receiver.effects == [f"{run_id}:2"]
     # notify is a local action: it ran once, not once per delivery (the owner is the actor
     # of the write, not of the trigger, so the owner is notified).
     assert Notification.objects.filter(type="trigger").count() == 1
