@@ -116,6 +116,27 @@ async def test_an_auth_frame_in_time_is_not_timed_out_by_a_slow_check(settings, 
     await comm.disconnect()
 
 
+async def test_heartbeat_keeps_answering_sockets_and_closes_silent_ones(settings, user, project):
+    settings.WS_HEARTBEAT_INTERVAL = 0.1
+    cookie = await session_cookie(user)
+    silent = await connect(f"/ws/projects/{project.pk}/", cookie)
+    assert [(await silent.receive_json_from(timeout=2))["type"] for _ in range(2)] == ["ping", "ping"]
+    await expect_close(silent, 4408)  # the third beat finds two pongs missing
+
+    answering = await connect(f"/ws/projects/{project.pk}/", cookie)
+    for _ in range(5):  # five beats, each answered: never two outstanding, never closed
+        assert (await answering.receive_json_from(timeout=2))["type"] == "ping"
+        await answering.send_to(text_data=json.dumps({"type": "pong"}))
+    await database_sync_to_async(make_task)(project, user, title="Still listening")
+    for _ in range(20):  # still open: the event arrives (between more answered pings)
+        frame = await answering.receive_json_from(timeout=2)
+        if frame["type"] != "ping":
+            break
+        await answering.send_to(text_data=json.dumps({"type": "pong"}))
+    assert frame["type"] == "task_created" and frame["data"]["title"] == "Still listening"
+    await answering.disconnect()
+
+
 async def test_invisible_project_closes_4403(outsider, project):
     comm = await connect(f"/ws/projects/{project.pk}/", await session_cookie(outsider), ready=False)
     await expect_close(comm, 4403)
