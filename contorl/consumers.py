@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -226,6 +227,9 @@ class ContorlConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict) -> None:
         from django.core.serializers.json import DjangoJSONEncoder
+
+        if frame["type"] != "ping":  # the contract's heartbeat frame is exactly {"type": "ping"}
+            frame.setdefault("event_id", str(uuid.uuid4()))  # every other server frame carries one
 
         await self.send(text_data=json.dumps(frame, cls=DjangoJSONEncoder, ensure_ascii=False))
 

@@ -22,7 +22,7 @@ def record_failed_login(username, request) -> None:
         sensitivity=Sensitivity.MEDIUM,
         object_type="auth.user",
         object_id=str(username or "")[:150],
-        changes={"username": str(username or "")[:150], "ip": ratelimits.client_ip(request)},
+        changes={"username": str(username or "")[:150], "ip": ratelimits.client_ip(request) if request else ""},
         request=request,
     )
 

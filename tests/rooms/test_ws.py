@@ -70,6 +70,7 @@ async def test_send_acks_sender_and_broadcasts_with_seq(db_room, user, carol):
     await a.send_json_to({"type": "message", "content": "Line 3 down", "message_type": "text", "client_id": "k1"})
     ack = await next_of(a, "ack")
     assert ack["client_id"] == "k1" and ack["data"]["seq"] == 2 and ack["data"]["id"]
+    assert len(ack["event_id"]) == 36  # every server frame but ping carries one (CONTRACT.md)
     frame = await next_of(b, "message")
     assert frame["seq"] == 2 and frame["data"]["content"] == "Line 3 down" and frame["event_id"]
     assert frame["data"]["sender"]["username"] == "bob"
@@ -78,7 +79,10 @@ async def test_send_acks_sender_and_broadcasts_with_seq(db_room, user, carol):
     again = await next_of(a, "ack")
     assert again["data"] == ack["data"]
     assert await database_sync_to_async(Message.objects.filter(client_id="k1").count)() == 1
-    assert await b.receive_nothing(timeout=0.3) or True
+    later = []  # presence or typing frames may still come; a second "message" must not
+    while not await b.receive_nothing(timeout=0.3):
+        later.append((await b.receive_json_from())["type"])
+    assert "message" not in later
     await a.disconnect()
     await b.disconnect()
 
