@@ -107,6 +107,17 @@ def test_pages_in_traditional_chinese(client_for, user, project):
     assert "離線" in html
 
 
+def test_project_tabs_reach_triggers_and_the_weekly_report(client_for, user, project):
+    client = client_for(user)
+    html = client.get(f"/projects/{project.pk}/board/").content.decode()
+    for url in (f"/projects/{project.pk}/triggers/", f"/projects/{project.pk}/reports/weekly/"):
+        assert f'href="{url}"' in html
+        assert client.get(url).status_code == 200, url
+    client.cookies["django_language"] = "zh-hant"
+    html = client.get(f"/projects/{project.pk}/board/").content.decode()
+    assert "觸發器" in html and "週報" in html
+
+
 def test_board_scripts_are_translated(client_for, user):
     client = client_for(user)
     client.cookies["django_language"] = "zh-hant"
