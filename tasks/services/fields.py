@@ -6,11 +6,13 @@ from django.db import IntegrityError, transaction
 
 from audit import services as audit
 from audit.services import Sensitivity
+from contorl import events
 from contorl.errors import (
     Conflict,
     FormulaCycle,
     ValidationFailed,
 )
+from contorl.events import project_group
 from contorl.versioning import versioned_update
 
 from .. import formulas
@@ -137,9 +139,10 @@ def recompute_project_formulas(project: Project) -> int:
     formula_keys = {f.key for f in fields if f.type == "formula"}
     live_keys = {f.key for f in fields}
     changed = []
-    for task in Task.all_objects.filter(project=project).only(
-        "id", "custom_fields", "custom_field_errors", "estimated_hours", "priority", "position"
-    ):
+    # Locked: a task edit committing between this read and the bulk write below would
+    # otherwise have its custom values overwritten with what we read before it.
+    rows = Task.all_objects.filter(project=project).select_for_update().order_by("id")
+    for task in rows.only("id", "custom_fields", "custom_field_errors", "estimated_hours", "priority", "position"):
         custom = {k: v for k, v in (task.custom_fields or {}).items() if k in live_keys and k not in formula_keys}
         results, errors = formulas.compute(fields, _task_values(task, custom))
         custom.update(results)
@@ -147,6 +150,10 @@ def recompute_project_formulas(project: Project) -> int:
             task.custom_fields, task.custom_field_errors = custom, errors
             changed.append(task)
     Task.all_objects.bulk_update(changed, ["custom_fields", "custom_field_errors"], batch_size=500)
+    if changed:
+        # Versions stay (derived data), so per-task events would be ignored as not newer:
+        # one frame tells open boards to read the board again.
+        events.publish(project_group(project.pk), "board_changed", {"project": project.pk, "reason": "formulas"})
     return len(changed)
 
 

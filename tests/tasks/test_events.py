@@ -121,3 +121,21 @@ def test_assignment_and_mention_notify(monkeypatch, task, user, owner, viewer, o
     assert mention["type"] == "mention"
     # eve cannot see the project: not mentioned, not notified
     assert {u.username for u in mention["recipients"]} == {"dave", "alice"}
+
+
+def test_a_formula_change_tells_boards_to_read_again(django_capture_on_commit_callbacks, listen, make_task, owner):
+    project = make_task(title="Priced", estimated_hours=4).project
+    untouched = make_task(title="No hours")
+    with django_capture_on_commit_callbacks(execute=True):
+        field = services.custom_field_create(
+            project=project, by=owner, key="cost", name="Cost", type="formula", formula="{estimated_hours} * 10"
+        )
+    assert [f["type"] for f in listen()] == ["board_changed"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.custom_field_update(field=field, version=field.version, by=owner, formula="{estimated_hours} * 20")
+    frames = listen()
+    assert [f["type"] for f in frames] == ["board_changed"]
+    assert frames[0]["data"]["project"] == project.pk and frames[0]["event_id"]
+    # Versions stay: formula values are derived data.
+    assert Task.objects.get(title="Priced").custom_fields["cost"] == 80.0
+    assert Task.objects.get(pk=untouched.pk).version == 1

@@ -193,6 +193,8 @@
       onStatus: function (state) { if (state !== "live") setStatus("offline"); },
       onFrame: function (frame) {
         if (frame.type === "ready") { setStatus("live"); if (handlers.onCatchUp) handlers.onCatchUp(); return; }
+        // Many tasks changed at once without new versions (formula fields recomputed): read again.
+        if (frame.type === "board_changed") { if (handlers.onCatchUp) handlers.onCatchUp(); return; }
         if (!frame.event_id || !/^task_/.test(frame.type)) return;
         if (!remember(frame.event_id)) return;
         if (channel) channel.postMessage(frame);
