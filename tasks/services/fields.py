@@ -31,7 +31,9 @@ from ._common import (
 RESERVED_KEYS = set(formulas.BUILTIN_NUMERIC) | {f.name for f in Task._meta.get_fields()}
 
 
-def _check_field_definition(project: Project, *, key: str, type: str, options, formula: str, exclude=None) -> None:
+def check_field_shape(*, key: str, type: str, options, formula: str, numeric_keys) -> None:
+    """One field on its own: options only for selects, a formula only for formulas, and a
+    formula that parses and names only numeric fields (`numeric_keys`, built-ins added)."""
     if key in RESERVED_KEYS:
         raise ValidationFailed.field("key", "This key is reserved for a built-in task field.")
     if type == CustomField.Type.SELECT:
@@ -43,13 +45,22 @@ def _check_field_definition(project: Project, *, key: str, type: str, options, f
             raise ValidationFailed.field("options", "Options must be unique.")
     elif options:
         raise ValidationFailed.field("options", "Only select fields have options.")
-    others = [f for f in CustomField.objects.filter(project=project) if exclude is None or f.pk != exclude.pk]
     if type == CustomField.Type.FORMULA:
-        numeric = [f.key for f in others if f.type in ("number", "formula")] + [key]
+        if not isinstance(formula, str):
+            raise ValidationFailed.field("formula", "A formula is text.")
         try:
-            formulas.validate(formula, [*formulas.BUILTIN_NUMERIC, *numeric])
+            formulas.validate(formula, [*formulas.BUILTIN_NUMERIC, *numeric_keys])
         except formulas.FormulaError as exc:
             raise ValidationFailed.field("formula", str(exc)) from None
+    elif formula:
+        raise ValidationFailed.field("formula", "Only formula fields have a formula.")
+
+
+def _check_field_definition(project: Project, *, key: str, type: str, options, formula: str, exclude=None) -> None:
+    others = [f for f in CustomField.objects.filter(project=project) if exclude is None or f.pk != exclude.pk]
+    numeric = [f.key for f in others if f.type in ("number", "formula")] + [key]
+    check_field_shape(key=key, type=type, options=options, formula=formula, numeric_keys=numeric)
+    if type == CustomField.Type.FORMULA:
         # The field being saved goes first, so a reported cycle starts (and ends) at it.
         graph = {key: formulas.references(formula)}
         graph.update({f.key: formulas.references(f.formula) for f in others if f.type == "formula"})
@@ -59,8 +70,6 @@ def _check_field_definition(project: Project, *, key: str, type: str, options, f
                 f"Formula cycle: {' -> '.join(cycle)}.",
                 details={"cycle": cycle},
             )
-    elif formula:
-        raise ValidationFailed.field("formula", "Only formula fields have a formula.")
     if exclude is not None and exclude.type in ("number", "formula") and type not in ("number", "formula"):
         users = [f.key for f in others if f.type == "formula" and exclude.key in formulas.references(f.formula)]
         if users:

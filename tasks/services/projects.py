@@ -38,7 +38,7 @@ from ._common import (
     _pk,
     log,
 )
-from .fields import RESERVED_KEYS
+from .fields import RESERVED_KEYS, check_field_shape
 
 # --- projects ----------------------------------------------------------------------------
 
@@ -341,13 +341,21 @@ def clean_template_data(data) -> dict:
             raise ValidationFailed.field("data", f"Invalid or duplicate custom field key: {f['key'][:40]}.")
         if not 0 < len(f["name"]) <= 100 or f.get("type") not in CustomField.Type.values:
             raise ValidationFailed.field("data", "Custom field names are 1-100 characters; types as documented.")
-        if f["type"] == "formula":
-            try:
-                formulas.parse(f.get("formula") or "")
-            except formulas.FormulaError as exc:
-                raise ValidationFailed.field("data", f"{f['key']}: {exc}") from None
-            graph[f["key"]] = formulas.references(f["formula"])
         keys.add(f["key"])
+    numeric = [f["key"] for f in fields if f["type"] in ("number", "formula")]
+    for f in fields:  # the same checks as adding the field to a project (services/fields.py)
+        try:
+            check_field_shape(
+                key=f["key"],
+                type=f["type"],
+                options=f.get("options") or [],
+                formula=f.get("formula") or "",
+                numeric_keys=numeric,
+            )
+        except ValidationFailed as exc:
+            raise ValidationFailed.field("data", f"{f['key']}: {exc.message}") from None
+        if f["type"] == "formula":
+            graph[f["key"]] = formulas.references(f["formula"])
     cycle = formulas.find_cycle(graph)
     if cycle:
         raise FormulaCycle(f"Formula cycle: {' -> '.join(cycle)}.", details={"cycle": cycle})

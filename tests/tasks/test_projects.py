@@ -168,6 +168,33 @@ def test_templates_and_save_as_template(api_for, owner, project, api, user):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"key": "line", "name": "Line", "type": "select", "options": "abc"},
+        {"key": "note", "name": "Note", "type": "text", "formula": "{estimated_hours}"},
+        {"key": "note", "name": "Note", "type": "text", "options": ["a"]},
+        {"key": "cost", "name": "Cost", "type": "formula", "formula": "{label} + 1"},
+        {"key": "cost", "name": "Cost", "type": "formula", "formula": "{ghost} * 2"},
+    ],
+)
+def test_template_fields_get_the_same_checks_as_project_fields(api, field):
+    label = {"key": "label", "name": "Label", "type": "text"}
+    data = {"statuses": [{"name": "To do"}], "custom_fields": [label, field]}
+    r = api.post("/api/project-templates/", {"name": "Checked", "data": data}, format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error", r.content
+    assert r.json()["error"]["details"]["data"][0].startswith(f"{field['key']}: ")
+
+
+def test_a_template_formula_may_use_the_templates_own_numbers(api):
+    fields = [
+        {"key": "rate", "name": "Rate", "type": "number"},
+        {"key": "cost", "name": "Cost", "type": "formula", "formula": "{rate} * {estimated_hours}"},
+    ]
+    r = api.post("/api/project-templates/", {"name": "Ok", "data": {"custom_fields": fields}}, format="json")
+    assert r.status_code == 201, r.content
+
+
 def test_template_apply_hook(api, monkeypatch):
     from tasks.services import projects
 
