@@ -68,7 +68,9 @@ def _normalise_changes(changes):
 def _client_ip(request) -> str:
     if request is None:
         return ""
-    raw = request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or ""
+    from contorl.ratelimits import client_ip
+
+    raw = client_ip(request)
     try:
         return str(ipaddress.ip_address(raw.strip()))
     except ValueError:

@@ -24,8 +24,17 @@ def rate_for(tier: str) -> str:
 
 
 def client_ip(request) -> str:
-    # Behind the proxy, the proxy sets X-Real-IP; direct clients use REMOTE_ADDR.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or "unknown"
+    """The caller's address, for rate limits and the audit trail.
+
+    X-Real-IP is believed only from a proxy in TRUSTED_PROXIES (nginx on this host by
+    default), which overwrites it; from anyone else it is just a header a client can set to
+    dodge the per-address limits.
+    """
+    peer = request.META.get("REMOTE_ADDR") or ""
+    forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
+    if forwarded and peer in settings.TRUSTED_PROXIES:
+        return forwarded
+    return peer or "unknown"
 
 
 def identity(request) -> str:

@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits (contorl/ratelimits.py is the one policy) --------------------------------
+# Peers whose X-Real-IP header is believed (the reverse proxy); see ratelimits.client_ip.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_STANDARD = env.str("RATELIMIT_STANDARD", default="60/m")
 RATELIMIT_SENSITIVE = env.str("RATELIMIT_SENSITIVE", default="20/m")

@@ -77,3 +77,41 @@ def test_sensitive_limit_is_shared_through_redis_across_threads(redis_cache, use
         thread.join()
     assert sorted(results).count(401) == 20
     assert sorted(results).count(429) == 2
+
+
+@pytest.mark.parametrize(
+    ("peer", "real_ip", "expected"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # nginx on this host: believed
+        ("198.51.100.4", "203.0.113.7", "198.51.100.4"),  # a client sending the header itself
+        ("198.51.100.4", "", "198.51.100.4"),
+    ],
+)
+def test_x_real_ip_is_believed_only_from_a_trusted_proxy(rf, peer, real_ip, expected):
+    from contorl.ratelimits import client_ip
+
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_REAL_IP=real_ip)
+    assert client_ip(request) == expected
+
+
+def test_a_spoofed_x_real_ip_does_not_buy_fresh_sign_in_attempts(anon_api, user, settings):
+    settings.RATELIMIT_SENSITIVE = "2/m"
+    codes = [
+        anon_api.post(
+            "/api/auth/token/",
+            {"username": user.username, "password": "x"},
+            REMOTE_ADDR="198.51.100.77",
+            HTTP_X_REAL_IP=f"10.0.0.{i}",
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [401, 401, 429]
+
+
+def test_the_proxy_overwrites_the_forwarding_headers():
+    from pathlib import Path
+
+    template = (Path(__file__).resolve().parents[2] / "deploy/stack/nginx.conf.template").read_text()
+    assert "$proxy_add_x_forwarded_for" not in template  # appending keeps what the client sent
+    assert template.count("proxy_set_header X-Forwarded-For $remote_addr;") == 2
+    assert template.count("proxy_set_header X-Real-IP $remote_addr;") == 2
