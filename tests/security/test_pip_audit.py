@@ -12,7 +12,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
-# (package, vulnerability id) -> why it does not affect CONTORL (mirrored in RELIABILITY.md).
+# (package, vulnerability id) -> why it does not affect CONTORL (mirrored in README.md, pip-audit).
 EXPLAINED: dict[tuple[str, str], str] = {}
 
 
