@@ -12,12 +12,21 @@ from .models import AuditLog
 
 def timeline_url(obj) -> str:
     """Admin changelist of every audit entry about `obj` (for other apps' admin links)."""
-    query = urlencode({"object_type": obj._meta.label_lower, "object_id": str(obj.pk)})
+    label = obj._meta.concrete_model._meta.label_lower  # a proxy (DeletedTask) is audited as its model
+    query = urlencode({"object_type": label, "object_id": str(obj.pk)})
     return reverse("admin:audit_auditlog_changelist") + "?" + query
 
 
 def timeline_link(obj) -> str:
     return format_html('<a href="{}">{}</a>', timeline_url(obj), _("Audit timeline"))
+
+
+class AuditTimelineMixin:
+    """Adds an "Audit timeline" link (every audit entry about the object) to an admin."""
+
+    @admin.display(description=_("Audit timeline"))
+    def audit_timeline(self, obj):
+        return timeline_link(obj) if obj is not None and obj.pk else "-"
 
 
 @admin.register(AuditLog)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import AuditTimelineMixin
 from contorl.errors import Conflict, DomainError
 from contorl.versioning import versioned_update
 
@@ -72,11 +73,11 @@ class VersionedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SimpleHistoryAdmin, VersionedAdmin):
+class ProjectAdmin(AuditTimelineMixin, SimpleHistoryAdmin, VersionedAdmin):
     list_display = ["key", "name", "department", "archived", "version"]
     list_filter = ["department", "archived"]
     search_fields = ["key", "name"]
-    readonly_fields = ["version", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["version", "created_by", "created_at", "updated_at", "audit_timeline"]
 
 
 @admin.register(ProjectMember)
@@ -190,13 +191,13 @@ class TaskDependencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SimpleHistoryAdmin, VersionedAdmin):
+class TaskAdmin(AuditTimelineMixin, SimpleHistoryAdmin, VersionedAdmin):
     list_display = ["id", "title", "project", "status", "assignee", "priority", "version"]
     list_filter = ["project", "status", "priority"]
     search_fields = ["title"]
     raw_id_fields = ["parent", "assignee"]
     exclude = ["is_deleted", "deleted_at", "deleted_by"]
-    readonly_fields = ["version", "custom_field_errors", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["version", "custom_field_errors", "created_by", "created_at", "updated_at", "audit_timeline"]
 
     def get_queryset(self, request):
         return Task.objects.select_related("project", "status", "assignee")
@@ -262,8 +263,8 @@ def _restore(modeladmin, request, queryset, *, cascade: bool):
 
 
 @admin.register(DeletedTask)
-class DeletedTaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "project", "parent", "deleted_at", "deleted_by"]
+class DeletedTaskAdmin(AuditTimelineMixin, admin.ModelAdmin):
+    list_display = ["id", "title", "project", "parent", "deleted_at", "deleted_by", "audit_timeline"]
     list_filter = ["project", "deleted_by", "deleted_at"]
     date_hierarchy = "deleted_at"
     search_fields = ["title"]

@@ -145,6 +145,21 @@ def test_admin_deleted_list_and_filters(admin_client, tree, user, make_task):
     assert r.status_code == 200 and "grandchild" in r.content.decode()
 
 
+def test_admin_links_a_task_to_its_audit_timeline(admin_client, tree, user):
+    from audit.admin import timeline_url
+
+    task = Task.objects.get(pk=tree[0].pk)
+    services.task_update(task=task, version=task.version, by=user, title="Renamed root")
+    page = admin_client.get(f"/admin/tasks/task/{task.pk}/change/").content.decode()
+    url = timeline_url(task)
+    assert url.replace("&", "&amp;") in page
+    timeline = admin_client.get(url)
+    assert timeline.status_code == 200 and "task.update" in timeline.content.decode()
+    services.task_delete(task=Task.objects.get(pk=task.pk), by=user)
+    deleted_list = admin_client.get("/admin/tasks/deletedtask/").content.decode()
+    assert url.replace("&", "&amp;") in deleted_list  # the proxy links to the task's own entries
+
+
 def test_admin_restore_with_subtasks(admin_client, tree, user):
     parent = tree[0]
     services.task_delete(task=Task.objects.get(pk=parent.pk), by=user)
