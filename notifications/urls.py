@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", include("notifications.api_urls")),
     path("notifications/", views.notification_list, name="list"),
     path("notifications/read-all/", views.notification_read_all, name="read-all"),
+    path("notifications/preferences/", views.notification_preferences, name="preferences"),
     path("notifications/<int:pk>/open/", views.notification_open, name="open"),
 ]

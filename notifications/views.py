@@ -52,6 +52,26 @@ def notification_open(request, pk: int):
 
 @login_required
 @require_POST
+def notification_preferences(request):
+    from django.contrib import messages
+    from django.utils.translation import gettext as _
+
+    from contorl.accounts.services import user_set_preferences
+    from contorl.errors import DomainError
+
+    try:
+        version = int(request.POST.get("version", ""))
+        user_set_preferences(
+            user=request.user, version=version, email_notifications=request.POST.get("email_notifications") == "on"
+        )
+        messages.success(request, _("Your notification settings were saved."))
+    except (ValueError, DomainError):
+        messages.error(request, _("Your settings changed elsewhere meanwhile; please try again."))
+    return redirect("notifications:list")
+
+
+@login_required
+@require_POST
 def notification_read_all(request):
     services.notification_mark_all_read(user=request.user)
     return redirect("notifications:list")

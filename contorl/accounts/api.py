@@ -43,6 +43,7 @@ class UserSerializer(serializers.ModelSerializer):
             "is_department_manager",
             "is_system_admin",
             "weekly_capacity_hours",
+            "email_notifications",
             "version",
         ]
         read_only_fields = [
@@ -52,8 +53,14 @@ class UserSerializer(serializers.ModelSerializer):
             "email",
             "is_system_admin",
             "weekly_capacity_hours",
+            "email_notifications",
             "version",
         ]
+
+
+class PreferencesSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+    email_notifications = serializers.BooleanField()
 
 
 class RoleChangeSerializer(serializers.Serializer):
@@ -89,8 +96,16 @@ class UserViewSet(
             return [IsSystemAdmin()]
         return super().get_permissions()
 
-    @action(detail=False)
+    @extend_schema(methods=["PATCH"], request=PreferencesSerializer, responses=UserSerializer)
+    @action(detail=False, methods=["get", "patch"])
     def me(self, request):
+        """You; PATCH changes your own preferences (email_notifications), with your version."""
+        if request.method == "PATCH":
+            require_version(request.data)
+            data = PreferencesSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.user_set_preferences(user=request.user, **data.validated_data)
+            request.user.refresh_from_db()
         return Response(self.get_serializer(request.user).data)
 
     @extend_schema(request=RoleChangeSerializer, responses=UserSerializer)

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from audit import services as audit
 from audit.services import Sensitivity
+from contorl.errors import ValidationFailed
 from contorl.versioning import versioned_update
 
 from .models import Department, User
@@ -32,6 +33,15 @@ def user_update_role(*, user: User, version: int, by: User, request=None, **fiel
             "user.role_change", actor=by, obj=user, sensitivity=Sensitivity.HIGH, changes=changes, request=request
         )
     return user
+
+
+@transaction.atomic
+def user_set_preferences(*, user: User, version: int, email_notifications: bool) -> User:
+    """A user's own settings (for now: whether notifications also come by email)."""
+    if not isinstance(email_notifications, bool):
+        raise ValidationFailed.field("email_notifications", "true or false.")
+    me = User.objects.get(pk=user.pk)  # a plain row, not request.user's lazy wrapper
+    return versioned_update(me, version=version, fields={"email_notifications": email_notifications}, by=me)
 
 
 @transaction.atomic

@@ -81,3 +81,33 @@ def test_page_in_traditional_chinese(client, user, inbox):
     client.cookies["django_language"] = "zh-hant"
     html = client.get("/notifications/").content.decode()
     assert "全部標為已讀" in html and "未讀（3）" in html
+
+
+def test_users_choose_email_delivery_themselves(api, user):
+    me = api.get("/api/users/me/").json()
+    assert me["email_notifications"] is False
+    r = api.patch("/api/users/me/", {"version": me["version"], "email_notifications": True}, format="json")
+    assert r.status_code == 200 and r.json()["email_notifications"] is True
+    stale = api.patch("/api/users/me/", {"version": me["version"], "email_notifications": False}, format="json")
+    assert stale.status_code == 409
+    assert api.patch("/api/users/me/", {"email_notifications": False}, format="json").status_code == 400
+    bad = api.patch("/api/users/me/", {"version": r.json()["version"], "email_notifications": "yes please"})
+    assert bad.status_code == 400 and "email_notifications" in bad.json()["error"]["details"]
+    # Other fields are not yours to change here.
+    r2 = api.patch("/api/users/me/", {"version": r.json()["version"], "email_notifications": True, "role": "manager"})
+    user.refresh_from_db()
+    assert r2.status_code == 200 and user.role != "manager" and user.email_notifications is True
+
+
+def test_the_notifications_page_toggles_email_delivery(client, user):
+    client.force_login(user)
+    page = client.get("/notifications/").content.decode()
+    assert 'id="notif-email"' in page and "checked" not in page.split('id="notif-email"')[1].split(">")[0]
+    r = client.post("/notifications/preferences/", {"version": user.version, "email_notifications": "on"})
+    assert r.status_code == 302
+    user.refresh_from_db()
+    assert user.email_notifications is True
+    r = client.post("/notifications/preferences/", {"version": 1})  # stale: nothing changes, a message says so
+    user.refresh_from_db()
+    assert user.email_notifications is True
+    assert "changed elsewhere" in client.get("/notifications/").content.decode()

@@ -202,6 +202,8 @@ MATRIX = [
     # --- users, departments, sessions --------------------------------------------------------------
     ("GET", "/api/users/", None, row(ANY_USER)),
     ("GET", "/api/users/me/", None, row(ANY_USER)),
+    # Your own preferences: every signed-in caller may change theirs (fresh users: version 1).
+    ("PATCH", "/api/users/me/", lambda w: {"version": 1, "email_notifications": True}, row(ANY_USER)),
     ("GET", "/api/users/{member}/", None, row(ANY_USER)),
     ("PATCH", "/api/users/{member}/", lambda w: {"role": "supervisor", "version": w["member_v"]}, row(ADMIN_ONLY)),
     (
