@@ -44,7 +44,6 @@ class LoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
 
-
 def admin_login(request, extra_context=None):
     """The Django admin's sign-in form, under the same sensitive-tier limit as ours."""
     if request.method == "POST":
