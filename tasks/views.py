@@ -138,9 +138,15 @@ def project_settings(request, project_id: int):
 
 @login_required
 def task_detail(request, task_id: int):
-    manager = Task.all_objects if is_admin(request.user) else Task.objects
-    task = manager.filter(pk=task_id).select_related("project", "status", "assignee", "parent").first()
-    if task is None or not permissions.can_view_task(request.user, task):
+    task = Task.all_objects.filter(pk=task_id).select_related("project", "status", "assignee", "parent").first()
+    if task is None:
+        raise Http404
+    if task.is_deleted:
+        # Whoever may restore it (admins, the project's members and owners, as the API
+        # allows) sees the page with its restore buttons; everyone else gets a 404.
+        if not (is_admin(request.user) or permissions.can_edit_project(request.user, task.project)):
+            raise Http404
+    elif not permissions.can_view_task(request.user, task):
         raise Http404
     project = task.project
     context = _project_context(request, project)

@@ -73,6 +73,20 @@ def test_outsider_gets_404(client_for, other_user, user, project):
         assert client.get(url).status_code == 404, url
 
 
+def test_a_deleted_task_page_is_for_those_who_may_restore_it(client_for, make_user, user, other_user, project):
+    from tasks import services
+
+    viewer = make_user("vic")
+    project.members.create(user=viewer, role="viewer")
+    task = make_task(project, user, title="Binned by mistake")
+    services.task_delete(task=task, by=user)
+    response = client_for(user).get(f"/tasks/{task.pk}/")  # the owner (a member may restore too)
+    assert response.status_code == 200
+    assert page_data(response)["task"]["is_deleted"] is True and page_data(response)["can_edit"] is True
+    for stranger in (viewer, other_user):
+        assert client_for(stranger).get(f"/tasks/{task.pk}/").status_code == 404
+
+
 def test_viewer_page_is_read_only(client_for, make_user, user, project):
     viewer = make_user("vic")
     project.members.create(user=viewer, role="viewer")
