@@ -359,3 +359,29 @@ def test_stale_board_drag_gets_conflict_dialog_and_retry(signed_in, board_data):
     b.click("#conflict-retry")
     expect(column(b, "done").locator(card)).to_be_visible()
     expect(column(a, "done").locator(card)).to_be_visible(timeout=2000)  # and A sees B's retry live
+
+
+def test_owner_edits_a_custom_field_in_settings(signed_in, board_data, daphne_server):
+    made = daphne_server.run_python(
+        "from tasks import services; from tasks.models import Project; from contorl.accounts.models import User\n"
+        f"p = Project.objects.get(pk={board_data['project']}); a = User.objects.get(username='alice')\n"
+        "f = services.custom_field_create(project=p, by=a, key='line_no', name='Line no', type='select',"
+        " options=['L1', 'L2'])\nprint(f.pk)"
+    )
+    field_id = int(made.strip().splitlines()[-1])
+    alice = signed_in("alice")
+    alice.goto(f"/projects/{board_data['project']}/settings/")
+    row = alice.locator("#fields li", has_text="Line no")
+    row.locator("button.field-edit").click()
+    form = alice.locator("#field-form")
+    expect(form.locator("input[name=key]")).to_have_value("line_no")
+    expect(form.locator("input[name=key]")).to_have_js_property("readOnly", True)
+    form.locator("input[name=name]").fill("Line number")
+    form.locator("input[name=options]").fill("L1, L2, L3")
+    form.locator("button[type=submit]").click()
+    expect(alice.locator("#fields li", has_text="Line number")).to_contain_text("L1, L2, L3")
+    stored = daphne_server.run_python(
+        "from tasks.models import CustomField\n"
+        f"f = CustomField.objects.get(pk={field_id}); print(f.name, f.options, f.version)"
+    )
+    assert stored.strip().splitlines()[-1] == "Line number ['L1', 'L2', 'L3'] 2"

@@ -100,6 +100,7 @@
         el("span", {}, [el("strong", { text: f.name }), " ", el("code", { text: "{" + f.key + "}" }), " · " + (types[f.type] || f.type),
           f.formula ? el("code", { text: " = " + f.formula }) : null,
           f.options && f.options.length ? " · " + f.options.join(", ") : null]),
+        owner ? el("button", { type: "button", class: "field-edit", text: gettext("Edit"), onclick: function () { editField(f); } }) : null,
         owner ? el("button", { type: "button", text: gettext("Delete"), onclick: async function () {
           if (await check(await api("DELETE", "/api/custom-fields/" + f.id + "/"))) reload();
         } }) : null,
@@ -107,13 +108,27 @@
     }) : [el("li", { class: "muted", text: gettext("No custom fields.") })]);
   }
   const fieldForm = document.getElementById("field-form");
+  let editing = null;  // the field being edited in the form, or null when adding one
+  function editField(f) {
+    editing = f;
+    const e = fieldForm.elements;
+    e.key.value = f.key; e.key.readOnly = true;  // the key is what formulas and stored values use
+    e.name.value = f.name; e.type.value = f.type;
+    e.options.value = (f.options || []).join(", "); e.formula.value = f.formula || "";
+    fieldForm.querySelector("button[type=submit]").textContent = gettext("Save field");
+    e.name.focus();
+  }
   if (fieldForm) fieldForm.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const e = fieldForm.elements;
-    const body = { key: e.key.value, name: e.name.value, type: e.type.value };
-    if (e.type.value === "select") body.options = e.options.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
-    if (e.type.value === "formula") body.formula = e.formula.value;
-    const res = await api("POST", "/api/projects/" + pid + "/custom-fields/", body);
+    const body = { name: e.name.value, type: e.type.value };
+    if (!editing) body.key = e.key.value;
+    body.options = e.type.value === "select" ? e.options.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean) : [];
+    body.formula = e.type.value === "formula" ? e.formula.value : "";
+    if (editing) body.version = editing.version;
+    const res = editing
+      ? await api("PATCH", "/api/custom-fields/" + editing.id + "/", body)
+      : await api("POST", "/api/projects/" + pid + "/custom-fields/", body);
     if (!res.ok && res.data && res.data.error && res.data.error.code === "formula_cycle") {
       T.toast(gettext("Refused: formula cycle") + " " + (res.data.error.details.cycle || []).join(" → "), "error");
       return;
