@@ -28,6 +28,7 @@ import httpx
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contorl import metrics
 from contorl.errors import DomainError, VersionConflict
@@ -243,7 +244,7 @@ def notify_failure(row: TriggerExecution, error: str) -> None:
     notify(
         recipients=owners,
         type="trigger_failed",
-        title=f"Trigger failed: {trigger.name}"[:200],
+        title=(_("Trigger failed: %(name)s") % {"name": trigger.name})[:200],
         body=f"Attempt {row.attempt} failed: {error}"[:1000],
         link=f"/projects/{trigger.project_id}/triggers/#trigger-{trigger.pk}",
         data={"trigger": trigger.pk, "run_id": str(row.run_id), "task": row.task_id, "project": trigger.project_id},

@@ -6,6 +6,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -23,7 +24,7 @@ MAX_TRIGGERS_PER_PROJECT = 100
 
 def _clean_name(name) -> str:
     if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
-        raise ValidationFailed.field("name", "A name of 1-200 characters.")
+        raise ValidationFailed.field("name", _("A name of 1-200 characters."))
     return name.strip()
 
 
@@ -33,7 +34,7 @@ def trigger_create(*, project, by, name: str, event: str, actions: list, conditi
     conditions = [] if conditions is None else conditions
     rules.validate(project, event=event, conditions=conditions, actions=actions)
     if Trigger.objects.filter(project=project).count() >= MAX_TRIGGERS_PER_PROJECT:
-        raise ValidationFailed(f"A project can have at most {MAX_TRIGGERS_PER_PROJECT} triggers.")
+        raise ValidationFailed(_("A project can have at most %(n)s triggers.") % {"n": MAX_TRIGGERS_PER_PROJECT})
     trigger = Trigger.objects.create(
         project=project,
         name=name,
@@ -97,10 +98,10 @@ def execution_replay(*, execution: TriggerExecution, by) -> TriggerExecution:
         .first()
     )
     if latest.outcome != TriggerExecution.Outcome.FAILED:
-        raise Conflict("Only a permanently failed run can be replayed.", details={"outcome": latest.outcome})
+        raise Conflict(_("Only a permanently failed run can be replayed."), details={"outcome": latest.outcome})
     attempt = latest.attempt + 1
     if attempt > 100:
-        raise Conflict("This run was replayed too many times.")
+        raise Conflict(_("This run was replayed too many times."))
     replay = TriggerExecution.objects.create(
         trigger=latest.trigger,
         run_id=latest.run_id,
@@ -281,7 +282,7 @@ def _announce_due(task) -> bool:
         notify(
             recipients=[task.assignee],
             type="task_due_soon",
-            title=f"Due {task.due_date.isoformat()}: {task.title}"[:200],
+            title=(_("Due %(date)s: %(title)s") % {"date": task.due_date.isoformat(), "title": task.title})[:200],
             link=f"/projects/{task.project_id}/tasks/{task.pk}/",
             data={"task": task.pk, "project": task.project_id, "due_date": task.due_date.isoformat()},
         )
@@ -329,11 +330,14 @@ def weekly_reports_deliver(*, today: datetime.date | None = None) -> int:
                 notify(
                     recipients=owners,
                     type="weekly_report",
-                    title=f"Weekly report {project.key} {label}"[:200],
-                    body=(
-                        f"Completed {t['completed']}, created {t['created']}, "
-                        f"overdue {t['overdue']}, blocked {t['blocked']}."
-                    ),
+                    title=(_("Weekly report %(key)s %(week)s") % {"key": project.key, "week": label})[:200],
+                    body=_("Completed %(completed)s, created %(created)s, overdue %(overdue)s, blocked %(blocked)s.")
+                    % {
+                        "completed": t["completed"],
+                        "created": t["created"],
+                        "overdue": t["overdue"],
+                        "blocked": t["blocked"],
+                    },
                     link=f"/projects/{project.pk}/reports/weekly/?week={label}",
                     data={"project": project.pk, "week": label, "totals": t},
                 )

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -23,7 +25,7 @@ class DomainError(Exception):
 
     code = "bad_request"
     status = 400
-    default_message = "The request could not be completed."
+    default_message = gettext_lazy("The request could not be completed.")
 
     def __init__(self, message: str | None = None, *, details: dict | None = None):
         self.message = str(message or self.default_message)
@@ -32,7 +34,7 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    code, status, default_message = "validation_error", 400, "Invalid input."
+    code, status, default_message = "validation_error", 400, gettext_lazy("Invalid input.")
 
     @classmethod
     def field(cls, name: str, message: str) -> "ValidationFailed":
@@ -40,19 +42,19 @@ class ValidationFailed(DomainError):
 
 
 class NotFound(DomainError):
-    code, status, default_message = "not_found", 404, "Not found."
+    code, status, default_message = "not_found", 404, gettext_lazy("Not found.")
 
 
 class Forbidden(DomainError):
-    code, status, default_message = "permission_denied", 403, "You do not have permission to do this."
+    code, status, default_message = "permission_denied", 403, gettext_lazy("You do not have permission to do this.")
 
 
 class Conflict(DomainError):
-    code, status, default_message = "conflict", 409, "The request conflicts with the current state."
+    code, status, default_message = "conflict", 409, gettext_lazy("The request conflicts with the current state.")
 
 
 class VersionConflict(Conflict):
-    code, default_message = "version_conflict", "Someone else changed this first. Reload and try again."
+    code, default_message = "version_conflict", gettext_lazy("Someone else changed this first. Reload and try again.")
 
     def __init__(self, *, instance, your_version: int, current_version: int | None, current_data=None):
         self.instance = instance  # the current row, so the caller can render it
@@ -66,27 +68,31 @@ class VersionConflict(Conflict):
 
 
 class HasBlockers(Conflict):
-    code, default_message = "has_blockers", "Other live tasks depend on this one."
+    code, default_message = "has_blockers", gettext_lazy("Other live tasks depend on this one.")
 
 
 class DependencyCycle(DomainError):
-    code, default_message = "dependency_cycle", "This dependency would create a cycle."
+    code, default_message = "dependency_cycle", gettext_lazy("This dependency would create a cycle.")
 
 
 class FormulaCycle(DomainError):
-    code, default_message = "formula_cycle", "These formulas refer to each other in a cycle."
+    code, default_message = "formula_cycle", gettext_lazy("These formulas refer to each other in a cycle.")
 
 
 class EditWindowClosed(DomainError):
-    code, status, default_message = "edit_window_closed", 403, "Messages can only be edited for 15 minutes."
+    code, status, default_message = (
+        "edit_window_closed",
+        403,
+        gettext_lazy("Messages can only be edited for 15 minutes."),
+    )
 
 
 class PayloadTooLarge(DomainError):
-    code, status, default_message = "payload_too_large", 413, "The payload is too large."
+    code, status, default_message = "payload_too_large", 413, gettext_lazy("The payload is too large.")
 
 
 class RateLimited(DomainError):
-    code, status, default_message = "rate_limited", 429, "Too many requests. Slow down."
+    code, status, default_message = "rate_limited", 429, gettext_lazy("Too many requests. Slow down.")
 
     def __init__(self, retry_after: int, message: str | None = None):
         self.retry_after = max(1, int(retry_after))
@@ -94,7 +100,11 @@ class RateLimited(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    code, status, default_message = "service_unavailable", 503, "A backing service is unavailable; try again."
+    code, status, default_message = (
+        "service_unavailable",
+        503,
+        gettext_lazy("A backing service is unavailable; try again."),
+    )
 
 
 def envelope(code: str, message: str, details: dict | None = None) -> dict:
@@ -123,7 +133,7 @@ def _first_message(details: dict) -> str:
             messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
         if messages:
             return f"{field}: {messages}" if field != "non_field_errors" else str(messages)
-    return "Invalid input."
+    return _("Invalid input.")
 
 
 _DRF_CODES = {
@@ -147,16 +157,16 @@ def to_envelope(exc: Exception) -> tuple[int, dict, dict]:
             headers["Retry-After"] = str(exc.retry_after)
         return exc.status, envelope(exc.code, exc.message, details), headers
     if isinstance(exc, Http404):
-        return 404, envelope("not_found", "Not found."), headers
+        return 404, envelope("not_found", _("Not found.")), headers
     if isinstance(exc, DjangoPermissionDenied):
-        return 403, envelope("permission_denied", "You do not have permission to do this."), headers
+        return 403, envelope("permission_denied", _("You do not have permission to do this.")), headers
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return 400, envelope("validation_error", _first_message(details), details), headers
     if isinstance(exc, RequestDataTooBig):
-        return 413, envelope("payload_too_large", "The request body is too large."), headers
+        return 413, envelope("payload_too_large", _("The request body is too large.")), headers
     if isinstance(exc, drf.ParseError):
-        msg = f"Malformed request body: {exc.detail}"
+        msg = _("Malformed request body: %(detail)s") % {"detail": exc.detail}
         return 400, envelope("validation_error", msg, {"body": [str(exc.detail)]}), headers
     if isinstance(exc, drf.ValidationError):
         details = _validation_details(exc.detail)
@@ -175,17 +185,17 @@ def to_envelope(exc: Exception) -> tuple[int, dict, dict]:
         log.warning("database unavailable: %s", exc.__class__.__name__)
         return (
             503,
-            envelope("service_unavailable", "The database is unavailable; try again shortly."),
+            envelope("service_unavailable", _("The database is unavailable; try again shortly.")),
             {"Retry-After": "5"},
         )
     if isinstance(exc, (ProtectedError, RestrictedError)):
         # A delete refused by on_delete=PROTECT/RESTRICT is the caller's conflict, not a crash.
-        return 409, envelope("conflict", "Other records still refer to this one; remove them first."), headers
+        return 409, envelope("conflict", _("Other records still refer to this one; remove them first.")), headers
     if isinstance(exc, DatabaseError):
         log.exception("database error")
-        return 500, envelope("server_error", "A server error occurred."), headers
+        return 500, envelope("server_error", _("A server error occurred.")), headers
     log.exception("unhandled error", exc_info=exc)
-    return 500, envelope("server_error", "A server error occurred."), headers
+    return 500, envelope("server_error", _("A server error occurred.")), headers
 
 
 def api_exception_handler(exc, context):

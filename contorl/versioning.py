@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .errors import ValidationFailed, VersionConflict
 
@@ -29,15 +30,15 @@ def require_version(data) -> int:
     """The version a client sent, as an int >= 1; 400 when missing or malformed."""
     raw = data.get("version") if hasattr(data, "get") else None
     if raw is None or raw == "":
-        raise ValidationFailed.field("version", "This field is required for updates.")
+        raise ValidationFailed.field("version", _("This field is required for updates."))
     if isinstance(raw, bool):
-        raise ValidationFailed.field("version", "A valid integer is required.")
+        raise ValidationFailed.field("version", _("A valid integer is required."))
     try:
         version = int(raw)
     except (TypeError, ValueError):
-        raise ValidationFailed.field("version", "A valid integer is required.") from None
+        raise ValidationFailed.field("version", _("A valid integer is required.")) from None
     if version < 1 or version > 2**31 - 1:
-        raise ValidationFailed.field("version", "Ensure this value is between 1 and 2147483647.")
+        raise ValidationFailed.field("version", _("Ensure this value is between 1 and 2147483647."))
     return version
 
 

@@ -14,6 +14,7 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from contorl.errors import PayloadTooLarge, ValidationFailed
@@ -55,30 +56,30 @@ def clean_name(raw: str) -> str:
         or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ch in _BIDI for ch in name)
     )
     if bad:
-        raise ValidationFailed.field("file", "This file name is not allowed.")
+        raise ValidationFailed.field("file", _("This file name is not allowed."))
     return name
 
 
 def check_upload(upload) -> tuple[str, str, str]:
     """(clean name, content type, extension) or a DomainError. Nothing is written here."""
     if upload is None:
-        raise ValidationFailed.field("file", "No file was submitted.")
+        raise ValidationFailed.field("file", _("No file was submitted."))
     if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise PayloadTooLarge(f"Files are limited to {settings.UPLOAD_MAX_BYTES} bytes.")
+        raise PayloadTooLarge(_("Files are limited to %(max)s bytes.") % {"max": settings.UPLOAD_MAX_BYTES})
     name = clean_name(upload.name)
     ext = os.path.splitext(name)[1].lower()
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     guessed = mimetypes.guess_type(name)[0]
     content_type = declared if declared and declared != "application/octet-stream" else (guessed or "")
     if content_type not in EXTENSIONS:
-        raise ValidationFailed.field("file", "This file type is not allowed.")
+        raise ValidationFailed.field("file", _("This file type is not allowed."))
     if ext not in EXTENSIONS[content_type]:
-        raise ValidationFailed.field("file", "The file extension does not match its type.")
+        raise ValidationFailed.field("file", _("The file extension does not match its type."))
     head = upload.read(8)
     upload.seek(0)
     magic = OTHER_TYPES.get(content_type)
     if magic is not None and not head.startswith(magic):
-        raise ValidationFailed.field("file", "The file content does not match its type.")
+        raise ValidationFailed.field("file", _("The file content does not match its type."))
     return name, content_type, ext
 
 
@@ -93,10 +94,10 @@ def make_thumbnail(upload, content_type: str) -> tuple[ContentFile, int, int]:
         upload.seek(0)
         with Image.open(upload) as probe:
             if probe.format != IMAGE_TYPES[content_type]:
-                raise ValidationFailed.field("file", "The file content does not match its type.")
+                raise ValidationFailed.field("file", _("The file content does not match its type."))
             width, height = probe.size
             if width * height > MAX_PIXELS:
-                raise ValidationFailed.field("file", "The image is too large.")
+                raise ValidationFailed.field("file", _("The image is too large."))
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as img:
@@ -106,7 +107,7 @@ def make_thumbnail(upload, content_type: str) -> tuple[ContentFile, int, int]:
             out = io.BytesIO()
             img.save(out, format="PNG")
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValidationFailed.field("file", "The image could not be read.") from exc
+        raise ValidationFailed.field("file", _("The image could not be read.")) from exc
     finally:
         upload.seek(0)
     return ContentFile(out.getvalue()), width, height

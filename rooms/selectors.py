@@ -3,6 +3,7 @@
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from contorl.errors import NotFound, ValidationFailed
 
@@ -58,9 +59,9 @@ def _int_param(value, name: str, *, low: int, high: int, default: int | None = N
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValidationFailed.field(name, "A whole number is required.") from None
+        raise ValidationFailed.field(name, _("A whole number is required.")) from None
     if not low <= number <= high:
-        raise ValidationFailed.field(name, f"Between {low} and {high}.")
+        raise ValidationFailed.field(name, _("Between %(low)s and %(high)s.") % {"low": low, "high": high})
     return number
 
 
@@ -92,9 +93,9 @@ def messages_after(room_id: int, seq: int, *, limit: int = 500) -> list[Message]
 def message_search(room: Room, q: str, *, limit: int = 50) -> list[Message]:
     q = (q or "").strip()
     if not q:
-        raise ValidationFailed.field("q", "A search term is required.")
+        raise ValidationFailed.field("q", _("A search term is required."))
     if len(q) > 200:
-        raise ValidationFailed.field("q", "At most 200 characters.")
+        raise ValidationFailed.field("q", _("At most 200 characters."))
     qs = _messages(room).filter(deleted_at__isnull=True)
     if connection.vendor == "postgresql":
         # Words via the full-text index; CJK and fragments via the trigram index on UPPER(content).

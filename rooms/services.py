@@ -76,32 +76,38 @@ def _clean_room_fields(fields: dict) -> dict:
         if name == "title":
             value = (value or "").strip()
             if not value or len(value) > TITLE_MAX:
-                raise ValidationFailed.field("title", f"A title of 1 to {TITLE_MAX} characters is required.")
+                raise ValidationFailed.field(
+                    "title", _("A title of 1 to %(max)s characters is required.") % {"max": TITLE_MAX}
+                )
         elif name == "description":
             value = value or ""
             if len(value) > DESCRIPTION_MAX:
-                raise ValidationFailed.field("description", f"At most {DESCRIPTION_MAX} characters.")
+                raise ValidationFailed.field("description", _("At most %(max)s characters.") % {"max": DESCRIPTION_MAX})
         elif name == "location":
             value = (value or "").strip()
             if len(value) > 120:
-                raise ValidationFailed.field("location", "At most 120 characters.")
+                raise ValidationFailed.field("location", _("At most 120 characters."))
         elif name == "severity":
             if value not in Severity.values:
-                raise ValidationFailed.field("severity", f"One of {', '.join(Severity.values)}.")
+                raise ValidationFailed.field(
+                    "severity", _("One of %(choices)s.") % {"choices": ", ".join(Severity.values)}
+                )
         elif name == "status":
             if value not in Room.Status.values:
-                raise ValidationFailed.field("status", f"One of {', '.join(Room.Status.values)}.")
+                raise ValidationFailed.field(
+                    "status", _("One of %(choices)s.") % {"choices": ", ".join(Room.Status.values)}
+                )
         elif name == "task":
             pass  # a Task the caller may see, or None: resolved by rooms.api.resolve_task
         else:
-            raise ValidationFailed.field(name, "This field cannot be changed here.")
+            raise ValidationFailed.field(name, _("This field cannot be changed here."))
         out[name] = value
     return out
 
 
 def _check_role(role: str) -> str:
     if role not in Role.values:
-        raise ValidationFailed.field("role", f"One of {', '.join(Role.values)}.")
+        raise ValidationFailed.field("role", _("One of %(choices)s.") % {"choices": ", ".join(Role.values)})
     return role
 
 
@@ -208,9 +214,9 @@ def member_add(*, room: Room, user, role: str, by, _skip_owner_check: bool = Fal
         require_owner(room, by)
     _check_role(role)
     if not user.is_active:
-        raise ValidationFailed.field("user", "This user is inactive.")
+        raise ValidationFailed.field("user", _("This user is inactive."))
     if RoomMember.objects.filter(room=room, user=user).exists():
-        raise ValidationFailed.field("user", "This user is already a member.")
+        raise ValidationFailed.field("user", _("This user is already a member."))
     member = RoomMember.objects.create(room=room, user=user, role=role)
     audit_record(
         "room.member_add", actor=by, obj=room, sensitivity=Sensitivity.MEDIUM, changes={"user": user.pk, "role": role}
@@ -253,7 +259,7 @@ def _keep_an_owner(member: RoomMember, *, new_role: str | None) -> None:
     if member.role == Role.OWNER and new_role != Role.OWNER:
         owners = RoomMember.objects.select_for_update().filter(room_id=member.room_id, role=Role.OWNER)
         if owners.count() <= 1:
-            raise ValidationFailed.field("role", "A room needs at least one owner.")
+            raise ValidationFailed.field("role", _("A room needs at least one owner."))
 
 
 @transaction.atomic
@@ -295,33 +301,33 @@ def _clean_template(fields: dict) -> dict:
         if name == "name":
             value = (value or "").strip()
             if not value or len(value) > 120:
-                raise ValidationFailed.field("name", "A name of 1 to 120 characters is required.")
+                raise ValidationFailed.field("name", _("A name of 1 to 120 characters is required."))
         elif name == "title_pattern":
             value = (value or "").strip()
             if not value or len(value) > TITLE_MAX:
-                raise ValidationFailed.field("title_pattern", f"1 to {TITLE_MAX} characters.")
+                raise ValidationFailed.field("title_pattern", _("1 to %(max)s characters.") % {"max": TITLE_MAX})
             if not _title_fields_ok(value):
                 raise ValidationFailed.field(
-                    "title_pattern", "Use {location} and {date} only; write {{ and }} for literal braces."
+                    "title_pattern", _("Use {location} and {date} only; write {{ and }} for literal braces.")
                 )
         elif name == "members":
             value = _clean_template_members(value)
         elif name in ("description", "location", "severity"):
             value = _clean_room_fields({name: value})[name]
         else:
-            raise ValidationFailed.field(name, "Unknown field.")
+            raise ValidationFailed.field(name, _("Unknown field."))
         out[name] = value
     return out
 
 
 def _clean_template_members(value) -> list[dict]:
     if not isinstance(value, list) or len(value) > 200:
-        raise ValidationFailed.field("members", "A list of at most 200 {user, role} entries.")
+        raise ValidationFailed.field("members", _("A list of at most 200 {user, role} entries."))
     out, seen = [], set()
     User = get_user_model()
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("user"), int) or isinstance(item.get("user"), bool):
-            raise ValidationFailed.field("members", "Each entry needs an integer user and a role.")
+            raise ValidationFailed.field("members", _("Each entry needs an integer user and a role."))
         role = item.get("role", Role.EDITOR)
         _check_role(role)
         if item["user"] in seen:
@@ -330,7 +336,7 @@ def _clean_template_members(value) -> list[dict]:
         out.append({"user": item["user"], "role": role})
     found = set(User.objects.filter(pk__in=seen).values_list("pk", flat=True))
     if seen - found:
-        raise ValidationFailed.field("members", f"Unknown users: {sorted(seen - found)}.")
+        raise ValidationFailed.field("members", _("Unknown users: %(users)s.") % {"users": sorted(seen - found)})
     return out
 
 
@@ -338,9 +344,9 @@ def _clean_template_members(value) -> list[dict]:
 def template_create(*, by, **fields) -> RoomTemplate:
     fields = _clean_template(fields)
     if "name" not in fields or "title_pattern" not in fields:
-        raise ValidationFailed("name and title_pattern are required.", details={"name": ["Required."]})
+        raise ValidationFailed(_("name and title_pattern are required."), details={"name": [_("Required.")]})
     if RoomTemplate.objects.filter(name=fields["name"]).exists():
-        raise ValidationFailed.field("name", "A template with this name exists.")
+        raise ValidationFailed.field("name", _("A template with this name exists."))
     template = RoomTemplate.objects.create(created_by=by, **fields)
     audit_record("room_template.create", actor=by, obj=template)
     return template
@@ -369,7 +375,7 @@ def template_delete(*, template: RoomTemplate, by) -> None:
 
 def _require_template_owner(template: RoomTemplate, by) -> None:
     if template.created_by_id != by.pk and not by.is_admin:
-        raise Forbidden("Only the template's author or an admin can change it.")
+        raise Forbidden(_("Only the template's author or an admin can change it."))
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -394,39 +400,39 @@ def sanitize(content: str) -> str:
 
 def _validate_body(*, room: Room, content, message_type: str, metadata) -> tuple[str, dict]:
     if message_type not in MessageType.values:
-        raise ValidationFailed.field("message_type", f"One of {', '.join(USER_TYPES)}.")
+        raise ValidationFailed.field("message_type", _("One of %(choices)s.") % {"choices": ", ".join(USER_TYPES)})
     if message_type not in USER_TYPES:
-        raise ValidationFailed.field("message_type", "System messages are posted by the server only.")
+        raise ValidationFailed.field("message_type", _("System messages are posted by the server only."))
     if content is None:
         content = ""
     if not isinstance(content, str):
-        raise ValidationFailed.field("content", "Content must be a string.")
+        raise ValidationFailed.field("content", _("Content must be a string."))
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
-        raise ValidationFailed.field("metadata", "Metadata must be a JSON object.")
+        raise ValidationFailed.field("metadata", _("Metadata must be a JSON object."))
     limit = STRUCTURED_MAX_BYTES if message_type == MessageType.INCIDENT_DATA else TEXT_MAX_BYTES
     if len(content.encode()) > limit:
-        raise PayloadTooLarge(f"Message text is limited to {limit // 1024} KB.")
+        raise PayloadTooLarge(_("Message text is limited to %(kb)s KB.") % {"kb": limit // 1024})
     if _json_size(metadata) > STRUCTURED_MAX_BYTES:
-        raise PayloadTooLarge(f"Structured data is limited to {STRUCTURED_MAX_BYTES // 1024} KB.")
+        raise PayloadTooLarge(_("Structured data is limited to %(kb)s KB.") % {"kb": STRUCTURED_MAX_BYTES // 1024})
     clean = sanitize(content).strip()
     metadata = {k: v for k, v in metadata.items() if k != "mentions"}  # the server decides mentions
     if message_type in (MessageType.IMAGE_REF, MessageType.FILE_REF):
         file_id = metadata.get("file_id")
         if not isinstance(file_id, int) or isinstance(file_id, bool):
-            raise ValidationFailed.field("metadata", "file_id (integer) is required for file messages.")
+            raise ValidationFailed.field("metadata", _("file_id (integer) is required for file messages."))
         room_file = RoomFile.objects.filter(pk=file_id, room=room).first()
         if room_file is None:
-            raise ValidationFailed.field("metadata", "No such file in this room.")
+            raise ValidationFailed.field("metadata", _("No such file in this room."))
         if message_type == MessageType.IMAGE_REF and not room_file.is_image:
-            raise ValidationFailed.field("metadata", "This file is not an image.")
+            raise ValidationFailed.field("metadata", _("This file is not an image."))
         metadata["file"] = payloads.file_ref(room_file)
     elif message_type == MessageType.INCIDENT_DATA:
         if not isinstance(metadata.get("incident"), dict) or not metadata["incident"]:
-            raise ValidationFailed.field("metadata", "incident_data messages need a non-empty 'incident' object.")
+            raise ValidationFailed.field("metadata", _("incident_data messages need a non-empty 'incident' object."))
     elif not clean:
-        raise ValidationFailed.field("content", "The message is empty (after removing unsafe HTML).")
+        raise ValidationFailed.field("content", _("The message is empty (after removing unsafe HTML)."))
     return clean, metadata
 
 
@@ -443,7 +449,7 @@ def message_send(
 ) -> tuple[Message, bool]:
     """Store one chat message; (message, created). A retried client_id returns the original."""
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX):
-        raise ValidationFailed.field("client_id", f"A string of 1 to {CLIENT_ID_MAX} characters.")
+        raise ValidationFailed.field("client_id", _("A string of 1 to %(max)s characters.") % {"max": CLIENT_ID_MAX})
     room = Room.objects.filter(pk=room.pk).first()  # fresh status; membership is checked on every send
     if room is None:
         raise NotFound()
@@ -566,7 +572,7 @@ def message_edit(*, message: Message, by, content, version: int, metadata=None) 
     room = message.room
     require_view(room, by)
     if message.sender_id != by.pk:
-        raise Forbidden("You can only edit your own messages.")
+        raise Forbidden(_("You can only edit your own messages."))
     if message.deleted_at is not None:
         raise NotFound()
     require_write(room, by)
@@ -603,9 +609,9 @@ def message_delete(*, message: Message, by) -> Message:
     if message.deleted_at is not None:
         raise NotFound()
     if message.sender_id != by.pk and role != Role.OWNER:
-        raise Forbidden("You can only delete your own messages.")
+        raise Forbidden(_("You can only delete your own messages."))
     if room.status == Room.Status.ARCHIVED:
-        raise Forbidden("This room is archived and read-only.")
+        raise Forbidden(_("This room is archived and read-only."))
     now = timezone.now()
     Message.objects.filter(pk=message.pk).update(deleted_at=now, deleted_by=by, version=F("version") + 1)
     message.refresh_from_db()
@@ -618,10 +624,10 @@ def message_delete(*, message: Message, by) -> Message:
 # --- reactions --------------------------------------------------------------------------------
 def _clean_emoji(emoji) -> str:
     if not isinstance(emoji, str):
-        raise ValidationFailed.field("emoji", "An emoji is required.")
+        raise ValidationFailed.field("emoji", _("An emoji is required."))
     emoji = emoji.strip()
     if not emoji or len(emoji) > EMOJI_MAX or any(ch.isspace() or ch in "<>&\"'" for ch in emoji):
-        raise ValidationFailed.field("emoji", f"One emoji (at most {EMOJI_MAX} characters).")
+        raise ValidationFailed.field("emoji", _("One emoji (at most %(max)s characters).") % {"max": EMOJI_MAX})
     return emoji
 
 

@@ -14,6 +14,7 @@ invisible project and Forbidden for a visible one the user may not change.
 import time
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from contorl.accounts.permissions import is_admin
 from contorl.errors import Forbidden, NotFound
@@ -113,14 +114,14 @@ def require_edit(user, project) -> None:
     require_view(user, project)
     if not can_edit_project(user, project):
         if isinstance(project, Project) and project.archived:
-            raise Forbidden("This project is archived and read-only.")
-        raise Forbidden("Viewers cannot change this project.")
+            raise Forbidden(_("This project is archived and read-only."))
+        raise Forbidden(_("Viewers cannot change this project."))
 
 
 def require_owner(user, project) -> None:
     require_view(user, project)
     if not is_project_owner(user, project):
-        raise Forbidden("Only project owners can do this.")
+        raise Forbidden(_("Only project owners can do this."))
 
 
 def can_view_task(user, task) -> bool:

@@ -5,6 +5,8 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from contorl import events
 from contorl.events import project_group
 
@@ -34,7 +36,7 @@ TASK_FIELDS = (
     "custom_fields",
 )
 MAX_SUBTASK_DEPTH = 20
-NOT_IN_PROJECT = "No such live item in this project."
+NOT_IN_PROJECT = gettext_noop("No such live item in this project.")  # translated where raised
 MAX_BULK_ITEMS = 200
 
 # Template hooks: other apps (e.g. automation/triggers) append callables here.

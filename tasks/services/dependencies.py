@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -104,11 +105,11 @@ def find_dependency_cycle(task_id: int, depends_on_id: int) -> list[int] | None:
 @transaction.atomic
 def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
     if depends_on.project_id != task.project_id:
-        raise ValidationFailed.field("depends_on", NOT_IN_PROJECT)
+        raise ValidationFailed.field("depends_on", _(NOT_IN_PROJECT))
     if depends_on.is_deleted or task.is_deleted:
-        raise ValidationFailed.field("depends_on", "Deleted tasks cannot take part in dependencies.")
+        raise ValidationFailed.field("depends_on", _("Deleted tasks cannot take part in dependencies."))
     if TaskDependency.objects.filter(task=task, depends_on=depends_on).exists():
-        raise ValidationFailed.field("depends_on", "This dependency already exists.")
+        raise ValidationFailed.field("depends_on", _("This dependency already exists."))
     # Serialise concurrent edge inserts in this project so two edges cannot close a cycle
     # together (each check would pass on its own snapshot).
     Project.objects.select_for_update().filter(pk=task.project_id).values_list("id", flat=True).first()
@@ -116,9 +117,9 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
     if cycle:
         titles = dict(Task.all_objects.filter(pk__in=set(cycle)).values_list("id", "title"))
         message = (
-            "A task cannot depend on itself."
+            _("A task cannot depend on itself.")
             if len(cycle) == 2
-            else "This dependency would create a cycle: " + " -> ".join(f"#{i}" for i in cycle)
+            else _("This dependency would create a cycle: %(path)s") % {"path": " -> ".join(f"#{i}" for i in cycle)}
         )
         raise DependencyCycle(message, details={"cycle": cycle, "titles": [titles.get(i) for i in cycle]})
     dependency = TaskDependency.objects.create(task=task, depends_on=depends_on, created_by=by)

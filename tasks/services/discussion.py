@@ -5,6 +5,7 @@ import unicodedata
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -53,7 +54,7 @@ def _mentioned_users(task: Task, body: str):
 @transaction.atomic
 def comment_create(*, task: Task, by, body: str) -> Comment:
     if not body or not body.strip():
-        raise ValidationFailed.field("body", "A comment cannot be empty.")
+        raise ValidationFailed.field("body", _("A comment cannot be empty."))
     comment = Comment.objects.create(task=task, author=by, body=body)
     mentioned = _mentioned_users(task, body)
     comment.mentions.set(mentioned)
@@ -62,7 +63,7 @@ def comment_create(*, task: Task, by, body: str) -> Comment:
         notify(
             recipients=mentioned,
             type="mention",
-            title=f"{by.display_name} mentioned you on {task.title}"[:200],
+            title=(_("%(user)s mentioned you on %(task)s") % {"user": by.display_name, "task": task.title})[:200],
             body=body[:500],
             link=f"/projects/{task.project_id}/tasks/{task.pk}/",
             actor=by,
@@ -74,9 +75,9 @@ def comment_create(*, task: Task, by, body: str) -> Comment:
 @transaction.atomic
 def comment_update(*, comment: Comment, version: int, by, body: str) -> Comment:
     if comment.author_id != by.pk:
-        raise Forbidden("Only the author can edit a comment.")
+        raise Forbidden(_("Only the author can edit a comment."))
     if not body or not body.strip():
-        raise ValidationFailed.field("body", "A comment cannot be empty.")
+        raise ValidationFailed.field("body", _("A comment cannot be empty."))
     before = set(comment.mentions.values_list("pk", flat=True))
     comment = versioned_update(comment, version=version, fields={"body": body}, by=by)
     mentioned = _mentioned_users(comment.task, body)
@@ -87,7 +88,9 @@ def comment_update(*, comment: Comment, version: int, by, body: str) -> Comment:
         notify(
             recipients=new,
             type="mention",
-            title=f"{by.display_name} mentioned you on {comment.task.title}"[:200],
+            title=(_("%(user)s mentioned you on %(task)s") % {"user": by.display_name, "task": comment.task.title})[
+                :200
+            ],
             body=body[:500],
             link=f"/projects/{comment.task.project_id}/tasks/{comment.task_id}/",
             actor=by,
@@ -99,7 +102,7 @@ def comment_update(*, comment: Comment, version: int, by, body: str) -> Comment:
 @transaction.atomic
 def comment_delete(*, comment: Comment, by) -> None:
     if comment.author_id != by.pk and not permissions.is_project_owner(by, comment.task.project_id):
-        raise Forbidden("Only the author or a project owner can delete a comment.")
+        raise Forbidden(_("Only the author or a project owner can delete a comment."))
     audit.record("task.comment_delete", actor=by, obj=comment, sensitivity=Sensitivity.LOW)
     comment.delete()
 
@@ -143,24 +146,24 @@ def clean_filename(name) -> str:
     """
 
     def bad(reason):
-        return ValidationFailed.field("file", f"Unacceptable file name: {reason}.")
+        return ValidationFailed.field("file", _("Unacceptable file name: %(reason)s.") % {"reason": reason})
 
     if not isinstance(name, str) or not name.strip():
-        raise bad("empty")
+        raise bad(_("empty"))
     if len(name) > 255:
-        raise bad("longer than 255 characters")
+        raise bad(_("longer than 255 characters"))
     if "\x00" in name:
-        raise bad("contains NUL")
+        raise bad(_("contains NUL"))
     if any(unicodedata.category(ch) in _DANGEROUS_CATEGORIES for ch in name):
-        raise bad("contains control or invisible characters")
+        raise bad(_("contains control or invisible characters"))
     if unicodedata.normalize("NFKC", name) != name:
-        raise bad("contains look-alike unicode characters")
+        raise bad(_("contains look-alike unicode characters"))
     if "/" in name or "\\" in name:
-        raise bad("contains a path separator")
+        raise bad(_("contains a path separator"))
     if name.strip() in (".", "..") or ".." in name.split("."):
-        raise bad("contains '..'")
+        raise bad(_("contains '..'"))
     if re.match(r"^[A-Za-z]:", name) or name.startswith("~"):
-        raise bad("looks like an absolute path")
+        raise bad(_("looks like an absolute path"))
     return name.strip()
 
 
@@ -170,24 +173,26 @@ def attachment_create(*, task: Task, by, upload, name: str | None = None) -> Att
     size = upload.size
     if size > settings.UPLOAD_MAX_BYTES:
         raise PayloadTooLarge(
-            f"Files may be at most {settings.UPLOAD_MAX_BYTES} bytes.",
+            _("Files may be at most %(max)s bytes.") % {"max": settings.UPLOAD_MAX_BYTES},
             details={"max_bytes": settings.UPLOAD_MAX_BYTES, "size": size},
         )
     if size == 0:
-        raise ValidationFailed.field("file", "The file is empty.")
+        raise ValidationFailed.field("file", _("The file is empty."))
     ext = ("." + original.rsplit(".", 1)[-1].lower()) if "." in original else ""
     content_type = ALLOWED_TYPES.get(ext)
     if content_type is None:
-        raise ValidationFailed.field("file", f"Files of type '{ext or 'none'}' are not accepted.")
+        raise ValidationFailed.field("file", _("Files of type '%(ext)s' are not accepted.") % {"ext": ext or "none"})
     declared = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
     if declared and declared not in (content_type, "application/octet-stream"):
-        raise ValidationFailed.field("file", f"The declared type {declared} does not match {ext}.")
+        raise ValidationFailed.field(
+            "file", _("The declared type %(declared)s does not match %(ext)s.") % {"declared": declared, "ext": ext}
+        )
     if content_type in MAGIC:
         upload.seek(0)
         head = upload.read(16)
         upload.seek(0)
         if not any(head.startswith(m) for m in MAGIC[content_type]):
-            raise ValidationFailed.field("file", "The file content does not match its type.")
+            raise ValidationFailed.field("file", _("The file content does not match its type."))
     attachment = Attachment(task=task, original_name=original, content_type=content_type, size=size, uploaded_by=by)
     with discarded_on_error(attachment.file.storage) as saved:
         attachment.file.save(original, upload, save=False)  # storage name comes from attachment_path()
@@ -206,7 +211,7 @@ def attachment_create(*, task: Task, by, upload, name: str | None = None) -> Att
 @transaction.atomic
 def attachment_delete(*, attachment: Attachment, by) -> None:
     if attachment.uploaded_by_id != by.pk and not permissions.is_project_owner(by, attachment.task.project_id):
-        raise Forbidden("Only the uploader or a project owner can delete an attachment.")
+        raise Forbidden(_("Only the uploader or a project owner can delete an attachment."))
     audit.record("task.attachment_delete", actor=by, obj=attachment, sensitivity=Sensitivity.LOW)
     storage, file_name = attachment.file.storage, attachment.file.name
     attachment.delete()

@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -35,25 +36,25 @@ def check_field_shape(*, key: str, type: str, options, formula: str, numeric_key
     """One field on its own: options only for selects, a formula only for formulas, and a
     formula that parses and names only numeric fields (`numeric_keys`, built-ins added)."""
     if key in RESERVED_KEYS:
-        raise ValidationFailed.field("key", "This key is reserved for a built-in task field.")
+        raise ValidationFailed.field("key", _("This key is reserved for a built-in task field."))
     if type == CustomField.Type.SELECT:
         if not isinstance(options, list) or not options or len(options) > 100:
-            raise ValidationFailed.field("options", "A select field needs 1-100 options.")
+            raise ValidationFailed.field("options", _("A select field needs 1-100 options."))
         if any(not isinstance(o, str) or not o.strip() or len(o) > 100 for o in options):
-            raise ValidationFailed.field("options", "Options are non-empty strings of at most 100 characters.")
+            raise ValidationFailed.field("options", _("Options are non-empty strings of at most 100 characters."))
         if len(set(options)) != len(options):
-            raise ValidationFailed.field("options", "Options must be unique.")
+            raise ValidationFailed.field("options", _("Options must be unique."))
     elif options:
-        raise ValidationFailed.field("options", "Only select fields have options.")
+        raise ValidationFailed.field("options", _("Only select fields have options."))
     if type == CustomField.Type.FORMULA:
         if not isinstance(formula, str):
-            raise ValidationFailed.field("formula", "A formula is text.")
+            raise ValidationFailed.field("formula", _("A formula is text."))
         try:
             formulas.validate(formula, [*formulas.BUILTIN_NUMERIC, *numeric_keys])
         except formulas.FormulaError as exc:
             raise ValidationFailed.field("formula", str(exc)) from None
     elif formula:
-        raise ValidationFailed.field("formula", "Only formula fields have a formula.")
+        raise ValidationFailed.field("formula", _("Only formula fields have a formula."))
 
 
 def _check_field_definition(project: Project, *, key: str, type: str, options, formula: str, exclude=None) -> None:
@@ -67,20 +68,22 @@ def _check_field_definition(project: Project, *, key: str, type: str, options, f
         cycle = formulas.find_cycle(graph)
         if cycle:
             raise FormulaCycle(
-                f"Formula cycle: {' -> '.join(cycle)}.",
+                _("Formula cycle: %(cycle)s.") % {"cycle": " -> ".join(cycle)},
                 details={"cycle": cycle},
             )
     if exclude is not None and exclude.type in ("number", "formula") and type not in ("number", "formula"):
         users = [f.key for f in others if f.type == "formula" and exclude.key in formulas.references(f.formula)]
         if users:
-            raise ValidationFailed.field("type", f"Formula field(s) {', '.join(users)} use this field.")
+            raise ValidationFailed.field(
+                "type", _("Formula field(s) %(fields)s use this field.") % {"fields": ", ".join(users)}
+            )
 
 
 @transaction.atomic
 def custom_field_create(*, project: Project, by, key: str, name: str, type: str, options=None, formula="", order=None):
     options = options or []
     if CustomField.objects.filter(project=project, key=key).exists():
-        raise ValidationFailed.field("key", "This project already has a field with this key.")
+        raise ValidationFailed.field("key", _("This project already has a field with this key."))
     _check_field_definition(project, key=key, type=type, options=options, formula=formula)
     if order is None:
         order = CustomField.objects.filter(project=project).count()
@@ -90,7 +93,7 @@ def custom_field_create(*, project: Project, by, key: str, name: str, type: str,
                 project=project, key=key, name=name, type=type, options=options, formula=formula, order=min(order, 1000)
             )
     except IntegrityError:
-        raise ValidationFailed.field("key", "This project already has a field with this key.") from None
+        raise ValidationFailed.field("key", _("This project already has a field with this key.")) from None
     audit.record("project.custom_field_create", actor=by, obj=field, sensitivity=Sensitivity.LOW)
     if type == CustomField.Type.FORMULA:
         recompute_project_formulas(project)
@@ -122,7 +125,9 @@ def custom_field_delete(*, field: CustomField, by) -> None:
         if field.key in formulas.references(f.formula)
     ]
     if users:
-        raise Conflict(f"Formula field(s) {', '.join(users)} use this field.", details={"used_by": users})
+        raise Conflict(
+            _("Formula field(s) %(fields)s use this field.") % {"fields": ", ".join(users)}, details={"used_by": users}
+        )
     audit.record("project.custom_field_delete", actor=by, obj=field, sensitivity=Sensitivity.LOW)
     project = field.project
     field.delete()
@@ -169,17 +174,17 @@ def recompute_project_formulas(project: Project) -> int:
 def _clean_custom_values(project_id: int, fields: list, values, current: dict) -> dict:
     """Validate user-supplied custom values (merged over `current`); formula keys are read-only."""
     if not isinstance(values, dict):
-        raise ValidationFailed.field("custom_fields", "Expected an object of field key -> value.")
+        raise ValidationFailed.field("custom_fields", _("Expected an object of field key -> value."))
     by_key = {f.key: f for f in fields}
     errors: dict = {}
     merged = {k: v for k, v in (current or {}).items() if k in by_key}
     for key, value in values.items():
         field = by_key.get(key)
         if field is None:
-            errors[key] = ["No such custom field in this project."]
+            errors[key] = [_("No such custom field in this project.")]
             continue
         if field.type == "formula":
-            errors[key] = ["Formula fields are computed; they cannot be set."]
+            errors[key] = [_("Formula fields are computed; they cannot be set.")]
             continue
         if value is None or value == "":
             merged.pop(key, None)
@@ -189,18 +194,18 @@ def _clean_custom_values(project_id: int, fields: list, values, current: dict) -
         except ValueError as exc:
             errors[key] = [str(exc)]
     if errors:
-        raise ValidationFailed("Invalid custom field values.", details={"custom_fields": errors})
+        raise ValidationFailed(_("Invalid custom field values."), details={"custom_fields": errors})
     return merged
 
 
 def _clean_custom_value(project_id: int, field: CustomField, value):
     if field.type == "text":
         if not isinstance(value, str) or len(value) > 1000:
-            raise ValueError("Expected text of at most 1000 characters.")
+            raise ValueError(_("Expected text of at most 1000 characters."))
         return value
     if field.type == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e12:
-            raise ValueError("Expected a number between -1e12 and 1e12.")
+            raise ValueError(_("Expected a number between -1e12 and 1e12."))
         return value
     if field.type == "date":
         try:
@@ -208,16 +213,16 @@ def _clean_custom_value(project_id: int, field: CustomField, value):
         except ValueError:
             parsed = None
         if parsed is None or not 1900 <= parsed.year <= 2200:
-            raise ValueError("Expected a date as YYYY-MM-DD.")
+            raise ValueError(_("Expected a date as YYYY-MM-DD."))
         return parsed.isoformat()
     if field.type == "select":
         if value not in field.options:
-            raise ValueError("Not one of the options.")
+            raise ValueError(_("Not one of the options."))
         return value
     if field.type == "user":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("Expected a user id.")
+            raise ValueError(_("Expected a user id."))
         if not ProjectMember.objects.filter(project_id=project_id, user_id=value).exists():
-            raise ValueError("This user is not a member of the project.")
+            raise ValueError(_("This user is not a member of the project."))
         return value
-    raise ValueError("Unsupported field type.")
+    raise ValueError(_("Unsupported field type."))

@@ -58,9 +58,9 @@ def project_create(
     if department is None:
         department = by.department
     elif not by.is_admin and _pk(department) != by.department_id:
-        raise Forbidden("You can only create projects in your own department.")
+        raise Forbidden(_("You can only create projects in your own department."))
     if Project.objects.filter(key=key).exists():
-        raise ValidationFailed.field("key", "A project with this key already exists.")
+        raise ValidationFailed.field("key", _("A project with this key already exists."))
     project = Project(name=name, key=key, department=department, description=description, archived=archived)
     project.created_by = by
     project._history_user = by
@@ -68,7 +68,7 @@ def project_create(
         with transaction.atomic():  # a concurrent create with the same key loses here, not with a 500
             project.save()
     except IntegrityError:
-        raise ValidationFailed.field("key", "A project with this key already exists.") from None
+        raise ValidationFailed.field("key", _("A project with this key already exists.")) from None
     ProjectMember.objects.create(project=project, user=by, role=ProjectMember.Role.OWNER)
     data = template.data if template is not None else {"statuses": DEFAULT_STATUSES}
     _apply_template_data(project, data, by)
@@ -120,7 +120,7 @@ def _apply_template_data(project: Project, data: dict, by) -> None:
 def project_update(*, project: Project, version: int, by, **fields) -> Project:
     allowed = {k: v for k, v in fields.items() if k in ("name", "description", "archived", "department")}
     if "department" in allowed and not by.is_admin and _pk(allowed["department"]) != project.department_id:
-        raise Forbidden("Only administrators can move a project to another department.")
+        raise Forbidden(_("Only administrators can move a project to another department."))
     changes = _changes(project, allowed)
     project = versioned_update(project, version=version, fields=allowed, by=by)
     audit.record("project.update", actor=by, obj=project, sensitivity=Sensitivity.LOW, changes=changes)
@@ -184,14 +184,14 @@ def _owner_count(project: Project) -> int:
 @transaction.atomic
 def member_add(*, project: Project, user, role: str, by) -> ProjectMember:
     if not user.is_active:
-        raise ValidationFailed.field("user", "This user is inactive.")
+        raise ValidationFailed.field("user", _("This user is inactive."))
     if ProjectMember.objects.filter(project=project, user=user).exists():
-        raise ValidationFailed.field("user", "This user is already a member; change the role instead.")
+        raise ValidationFailed.field("user", _("This user is already a member; change the role instead."))
     try:
         with transaction.atomic():
             member = ProjectMember.objects.create(project=project, user=user, role=role)
     except IntegrityError:
-        raise ValidationFailed.field("user", "This user is already a member; change the role instead.") from None
+        raise ValidationFailed.field("user", _("This user is already a member; change the role instead.")) from None
     audit.record(
         "project.member_add",
         actor=by,
@@ -216,7 +216,7 @@ def member_add(*, project: Project, user, role: str, by) -> ProjectMember:
 @transaction.atomic
 def member_update(*, member: ProjectMember, role: str, version: int, by) -> ProjectMember:
     if member.role == ProjectMember.Role.OWNER and role != member.role and _owner_count(member.project) <= 1:
-        raise Conflict("A project needs at least one owner.")
+        raise Conflict(_("A project needs at least one owner."))
     changes = _changes(member, {"role": role})
     member = versioned_update(member, version=version, fields={"role": role}, by=by)
     audit.record("project.member_role", actor=by, obj=member, sensitivity=Sensitivity.MEDIUM, changes=changes)
@@ -227,7 +227,7 @@ def member_update(*, member: ProjectMember, role: str, version: int, by) -> Proj
 @transaction.atomic
 def member_remove(*, member: ProjectMember, by) -> None:
     if member.role == ProjectMember.Role.OWNER and _owner_count(member.project) <= 1:
-        raise Conflict("A project needs at least one owner.")
+        raise Conflict(_("A project needs at least one owner."))
     audit.record(
         "project.member_remove",
         actor=by,
@@ -249,7 +249,7 @@ def _status_name_free(project, name, exclude=None) -> None:
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
     if qs.exists():
-        raise ValidationFailed.field("name", "This project already has a status with this name.")
+        raise ValidationFailed.field("name", _("This project already has a status with this name."))
 
 
 @transaction.atomic
@@ -263,7 +263,7 @@ def status_create(*, project: Project, by, name: str, color: str = "#8b949e", or
                 project=project, name=name, color=color, order=min(order, 1000), is_done=is_done
             )
     except IntegrityError:
-        raise ValidationFailed.field("name", "This project already has a status with this name.") from None
+        raise ValidationFailed.field("name", _("This project already has a status with this name.")) from None
     audit.record("project.status_create", actor=by, obj=status, sensitivity=Sensitivity.LOW)
     return status
 
@@ -283,9 +283,9 @@ def status_update(*, status: Status, version: int, by, **fields) -> Status:
 def status_delete(*, status: Status, by) -> None:
     # Deleted tasks still point at their status (restore must put them back somewhere).
     if Task.all_objects.filter(status=status).exists():
-        raise Conflict("Move or delete the tasks in this column first (deleted tasks included).")
+        raise Conflict(_("Move or delete the tasks in this column first (deleted tasks included)."))
     if Status.objects.filter(project_id=status.project_id).count() <= 1:
-        raise Conflict("A project needs at least one status.")
+        raise Conflict(_("A project needs at least one status."))
     audit.record("project.status_delete", actor=by, obj=status, sensitivity=Sensitivity.LOW)
     status.delete()
 
@@ -314,33 +314,35 @@ def template_snapshot(project: Project) -> dict:
 def clean_template_data(data) -> dict:
     """Validate a template body: {"statuses": [...], "custom_fields": [...], ...hook keys}."""
     if not isinstance(data, dict):
-        raise ValidationFailed.field("data", "Expected an object.")
+        raise ValidationFailed.field("data", _("Expected an object."))
     statuses = data.get("statuses") or []
     fields = data.get("custom_fields") or []
     if not isinstance(statuses, list) or not isinstance(fields, list) or len(statuses) > 50 or len(fields) > 100:
-        raise ValidationFailed.field("data", "statuses (max 50) and custom_fields (max 100) must be lists.")
+        raise ValidationFailed.field("data", _("statuses (max 50) and custom_fields (max 100) must be lists."))
     names = set()
     for s in statuses:
         if not isinstance(s, dict) or not isinstance(s.get("name"), str) or not 0 < len(s["name"]) <= 80:
-            raise ValidationFailed.field("data", "Each status needs a name of 1-80 characters.")
+            raise ValidationFailed.field("data", _("Each status needs a name of 1-80 characters."))
         if s["name"].lower() in names:
-            raise ValidationFailed.field("data", "Status names must be unique.")
+            raise ValidationFailed.field("data", _("Status names must be unique."))
         names.add(s["name"].lower())
         color = s.get("color", "#8b949e")
         if not isinstance(color, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
-            raise ValidationFailed.field("data", "Status colours look like #1f6feb.")
+            raise ValidationFailed.field("data", _("Status colours look like #1f6feb."))
         order = s.get("order", 0)
         if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 1000:
-            raise ValidationFailed.field("data", "Status order must be an integer 0-1000.")
+            raise ValidationFailed.field("data", _("Status order must be an integer 0-1000."))
     keys = set()
     graph = {}
     for f in fields:
         if not isinstance(f, dict) or not isinstance(f.get("key"), str) or not isinstance(f.get("name"), str):
-            raise ValidationFailed.field("data", "Each custom field needs a key and a name.")
+            raise ValidationFailed.field("data", _("Each custom field needs a key and a name."))
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", f["key"]) or f["key"] in RESERVED_KEYS or f["key"] in keys:
-            raise ValidationFailed.field("data", f"Invalid or duplicate custom field key: {f['key'][:40]}.")
+            raise ValidationFailed.field(
+                "data", _("Invalid or duplicate custom field key: %(key)s.") % {"key": f["key"][:40]}
+            )
         if not 0 < len(f["name"]) <= 100 or f.get("type") not in CustomField.Type.values:
-            raise ValidationFailed.field("data", "Custom field names are 1-100 characters; types as documented.")
+            raise ValidationFailed.field("data", _("Custom field names are 1-100 characters; types as documented."))
         keys.add(f["key"])
     numeric = [f["key"] for f in fields if f["type"] in ("number", "formula")]
     for f in fields:  # the same checks as adding the field to a project (services/fields.py)
@@ -358,7 +360,7 @@ def clean_template_data(data) -> dict:
             graph[f["key"]] = formulas.references(f["formula"])
     cycle = formulas.find_cycle(graph)
     if cycle:
-        raise FormulaCycle(f"Formula cycle: {' -> '.join(cycle)}.", details={"cycle": cycle})
+        raise FormulaCycle(_("Formula cycle: %(cycle)s.") % {"cycle": " -> ".join(cycle)}, details={"cycle": cycle})
     return data
 
 
@@ -366,14 +368,14 @@ def clean_template_data(data) -> dict:
 def template_create(*, by, name: str, description: str = "", data: dict | None = None) -> ProjectTemplate:
     data = clean_template_data(data) if data is not None else None
     if ProjectTemplate.objects.filter(name=name).exists():
-        raise ValidationFailed.field("name", "A template with this name already exists.")
+        raise ValidationFailed.field("name", _("A template with this name already exists."))
     try:
         with transaction.atomic():
             template = ProjectTemplate.objects.create(
                 name=name, description=description, data=data or {"statuses": DEFAULT_STATUSES}, created_by=by
             )
     except IntegrityError:
-        raise ValidationFailed.field("name", "A template with this name already exists.") from None
+        raise ValidationFailed.field("name", _("A template with this name already exists.")) from None
     audit.record("project_template.create", actor=by, obj=template, sensitivity=Sensitivity.LOW)
     return template
 
@@ -384,7 +386,7 @@ def template_update(*, template: ProjectTemplate, version: int, by, **fields) ->
     if "data" in allowed:
         clean_template_data(allowed["data"])
     if "name" in allowed and ProjectTemplate.objects.filter(name=allowed["name"]).exclude(pk=template.pk).exists():
-        raise ValidationFailed.field("name", "A template with this name already exists.")
+        raise ValidationFailed.field("name", _("A template with this name already exists."))
     template = versioned_update(template, version=version, fields=allowed, by=by)
     audit.record("project_template.update", actor=by, obj=template, sensitivity=Sensitivity.LOW)
     return template

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
@@ -47,29 +48,29 @@ def _check_refs(project: Project, fields: dict, *, task: Task | None = None) -> 
     errors: dict = {}
     status = fields.get("status")
     if status is not None and status.project_id != project.pk:
-        errors["status"] = [NOT_IN_PROJECT]
+        errors["status"] = [_(NOT_IN_PROJECT)]
     if "assignee" in fields and fields["assignee"] is not None:
         assignee = fields["assignee"]
         role = ProjectMember.objects.filter(project=project, user=assignee).values_list("role", flat=True).first()
         if role not in (ProjectMember.Role.OWNER, ProjectMember.Role.MEMBER) or not assignee.is_active:
-            errors["assignee"] = ["The assignee must be an active owner or member of the project."]
+            errors["assignee"] = [_("The assignee must be an active owner or member of the project.")]
     parent = fields.get("parent")
     if parent is not None:
         if parent.project_id != project.pk:
-            errors["parent"] = [NOT_IN_PROJECT]
+            errors["parent"] = [_(NOT_IN_PROJECT)]
         elif parent.is_deleted:
-            errors["parent"] = ["The parent task is deleted."]
+            errors["parent"] = [_("The parent task is deleted.")]
         elif task is not None and _is_ancestor_or_self(task.pk, parent):
-            errors["parent"] = ["A task cannot be nested under itself or its own subtasks."]
+            errors["parent"] = [_("A task cannot be nested under itself or its own subtasks.")]
         elif _depth(parent) >= MAX_SUBTASK_DEPTH:
-            errors["parent"] = [f"Subtasks can be nested at most {MAX_SUBTASK_DEPTH} levels deep."]
+            errors["parent"] = [_("Subtasks can be nested at most %(n)s levels deep.") % {"n": MAX_SUBTASK_DEPTH}]
     start = fields.get("start_date", task.start_date if task else None)
     due = fields.get("due_date", task.due_date if task else None)
     for name, value in (("start_date", start), ("due_date", due)):
         if value is not None and not 2000 <= value.year <= 2100:
-            errors[name] = ["Dates must be between the years 2000 and 2100."]
+            errors[name] = [_("Dates must be between the years 2000 and 2100.")]
     if start and due and due < start and "due_date" not in errors:
-        errors["due_date"] = ["The due date cannot be before the start date."]
+        errors["due_date"] = [_("The due date cannot be before the start date.")]
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
 
@@ -128,11 +129,11 @@ def _with_formulas(project_id: int, task: Task, fields: dict, custom_input) -> d
 def task_create(*, project: Project, by, title: str, status: Status | None = None, **fields) -> Task:
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     if status is None:
         status = Status.objects.filter(project=project).order_by("order", "id").first()
         if status is None:
-            raise ValidationFailed.field("status", "This project has no statuses yet.")
+            raise ValidationFailed.field("status", _("This project has no statuses yet."))
     fields["status"] = status
     _check_refs(project, fields)
     if fields.get("position") is None:
@@ -157,7 +158,7 @@ def _notify_assignee(task: Task, by) -> None:
     notify(
         recipients=[task.assignee],
         type="assignment",
-        title=f"You were assigned: {task.title}"[:200],
+        title=(_("You were assigned: %(title)s") % {"title": task.title})[:200],
         link=f"/projects/{task.project_id}/tasks/{task.pk}/",
         actor=by,
         data={"task": task.pk, "project": task.project_id},
@@ -169,9 +170,9 @@ def task_update(*, task: Task, version: int, by, **fields) -> Task:
     """Change a task's own fields (PATCH, board moves, bulk items, admin edits)."""
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     if task.is_deleted:
-        raise Conflict("This task is deleted; restore it first.")
+        raise Conflict(_("This task is deleted; restore it first."))
     _check_refs(task.project, fields, task=task)
     new_status = fields.get("status")
     if new_status is not None and new_status.pk != task.status_id and fields.get("position") is None:
@@ -210,7 +211,7 @@ def _live_descendants(root: Task) -> list[Task]:
     """Every live subtask below `root`, walking one tree level per query."""
     found: list[Task] = []
     frontier = [root.pk]
-    for _ in range(MAX_SUBTASK_DEPTH + 1):
+    for _level in range(MAX_SUBTASK_DEPTH + 1):
         if not frontier:
             break
         level = list(Task.objects.filter(parent_id__in=frontier))
@@ -241,7 +242,7 @@ def task_delete(*, task: Task, by, force: bool = False, version: int | None = No
         blocked = blocked_by_deleting(ids)
         if blocked:
             raise HasBlockers(
-                "Other live tasks depend on this one; delete with force=true to proceed.",
+                _("Other live tasks depend on this one; delete with force=true to proceed."),
                 details={"blocked_tasks": [{"id": t.pk, "title": t.title, "project": t.project_id} for t in blocked]},
             )
     now = timezone.now()
@@ -265,7 +266,7 @@ def _deleted_with(root: Task) -> list[Task]:
     """Subtasks deleted in the same operation as `root` (same deleted_at), walking down."""
     found: list[Task] = []
     frontier = [root.pk]
-    for _ in range(MAX_SUBTASK_DEPTH + 1):
+    for _level in range(MAX_SUBTASK_DEPTH + 1):
         if not frontier:
             break
         level = list(Task.all_objects.filter(parent_id__in=frontier, is_deleted=True, deleted_at=root.deleted_at))
@@ -280,10 +281,10 @@ def task_restore(*, task: Task, by, cascade: bool = True) -> list[Task]:
     (same deleted_at) - never those deleted earlier on their own.
     Publishes one task_restored per restored task (the task first)."""
     if not task.is_deleted:
-        raise Conflict("This task is not deleted.")
+        raise Conflict(_("This task is not deleted."))
     if task.parent_id and Task.all_objects.filter(pk=task.parent_id, is_deleted=True).exists():
         raise Conflict(
-            "The parent task is still deleted: restore the parent first.",
+            _("The parent task is still deleted: restore the parent first."),
             details={"parent": task.parent_id},
         )
     subtasks = _deleted_with(task) if cascade else []
@@ -319,16 +320,18 @@ def task_bulk_update(*, items, by, parse: Callable[[Task, dict], dict]) -> dict:
     Returns {"succeeded": [{"id", "version"}], "failed": [{"id", "error": {...}}]}.
     """
     if not isinstance(items, list):
-        raise ValidationFailed("Expected a list of {id, version, ...fields}.", details={"body": ["Expected a list."]})
+        raise ValidationFailed(
+            _("Expected a list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
+        )
     if len(items) > MAX_BULK_ITEMS:
-        raise PayloadTooLarge(f"At most {MAX_BULK_ITEMS} items per request.")
+        raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": MAX_BULK_ITEMS})
     succeeded, failed = [], []
     for item in items:
         raw_id = item.get("id") if isinstance(item, dict) else None
         task = None
         try:
             if not isinstance(raw_id, int) or isinstance(raw_id, bool):
-                raise ValidationFailed.field("id", "A task id (integer) is required.")
+                raise ValidationFailed.field("id", _("A task id (integer) is required."))
             with transaction.atomic():
                 task = Task.objects.select_related("project").filter(pk=raw_id).first()
                 if task is None or not permissions.can_view_project(by, task.project):
@@ -342,6 +345,6 @@ def task_bulk_update(*, items, by, parse: Callable[[Task, dict], dict]) -> dict:
             failed.append({"id": raw_id, "error": _item_error(exc, task=task)})
         except IntegrityError:
             failed.append(
-                {"id": raw_id, "error": {"code": "conflict", "message": "Constraint violated.", "details": {}}}
+                {"id": raw_id, "error": {"code": "conflict", "message": _("Constraint violated."), "details": {}}}
             )
     return {"succeeded": succeeded, "failed": failed}
