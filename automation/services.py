@@ -281,7 +281,7 @@ def _announce_due(task) -> bool:
     if task.assignee_id:
         notify(
             recipients=[task.assignee],
-            type="task_due_soon",
+            type="due_soon",
             title=(_("Due %(date)s: %(title)s") % {"date": task.due_date.isoformat(), "title": task.title})[:200],
             link=f"/projects/{task.project_id}/tasks/{task.pk}/",
             data={"task": task.pk, "project": task.project_id, "due_date": task.due_date.isoformat()},

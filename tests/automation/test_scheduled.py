@@ -36,7 +36,7 @@ def test_due_soon_once_per_task(eager, project, people, settings, django_capture
         assert services.due_soon_sweep(now=NOW) == 2
     with django_capture_on_commit_callbacks(execute=True):
         assert services.due_soon_sweep(now=NOW + datetime.timedelta(minutes=15)) == 0
-    notes = list(Notification.objects.filter(type="task_due_soon"))
+    notes = list(Notification.objects.filter(type="due_soon"))
     assert [(n.recipient_id, n.data["task"]) for n in notes] == [(member.pk, soon.pk)]
     assert set(DueReminder.objects.values_list("task_id", flat=True)) == {soon.pk, nobody.pk}
     # The due_soon trigger matched only the unassigned task, and ran once.
@@ -47,7 +47,7 @@ def test_due_soon_once_per_task(eager, project, people, settings, django_capture
     later = NOW + datetime.timedelta(days=1)
     assert services.due_soon_sweep(now=later) == 1
     assert services.due_soon_sweep(now=later) == 0
-    assert Notification.objects.filter(type="task_due_soon").count() == 2
+    assert Notification.objects.filter(type="due_soon").count() == 2
 
 
 def test_due_soon_window_is_configurable(project, people, settings):
