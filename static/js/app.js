@@ -60,6 +60,7 @@
     return {
       send: function (frame) { if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); return true; } return false; },
       close: function () { stopped = true; if (socket) socket.close(); },
+      reopen: function () { if (stopped) { stopped = false; attempt = 0; connect(); } },
       get socket() { return socket; },
     };
   }

@@ -148,8 +148,7 @@ def test_changes_made_while_offline_show_after_the_resume(browser, live_server_p
     expect(status).to_have_class(re.compile("status-live"), timeout=15000)
     expect(alice.locator(".msg", has_text="wrong line, ignore")).to_be_visible()
 
-    alice.context.set_offline(True)  # the reconnect attempts fail until we are back
-    alice.evaluate("window.contorlRoom.drop()")
+    alice.evaluate("window.contorlRoom.goOffline()")  # no reconnect until goOnline()
     expect(status).to_have_class(re.compile("status-offline"), timeout=10000)
     edited, dropped, liked = sent
     r = api.patch(f"/api/messages/{edited['id']}/", json={"content": "pump 2 pressure normal", "version": 1})
@@ -160,7 +159,7 @@ def test_changes_made_while_offline_show_after_the_resume(browser, live_server_p
     expect(status).to_have_class(re.compile("status-offline"))
     assert alice.locator(".msg", has_text="pump 2 pressure normal").count() == 0
 
-    alice.context.set_offline(False)
+    alice.evaluate("window.contorlRoom.goOnline()")
     expect(status).to_have_class(re.compile("status-live"), timeout=20000)
     expect(alice.locator(".msg", has_text="pump 2 pressure normal")).to_be_visible(timeout=10000)
     expect(alice.locator(".msg", has_text="wrong line, ignore")).to_have_count(0)

@@ -626,6 +626,9 @@
   // A small handle for support staff and the browser tests (drop the socket, read state).
   window.contorlRoom = {
     drop: function () { if (socket && socket.socket) socket.socket.close(); },
+    // Stay away (no reconnect) until goOnline(): what a long network outage looks like.
+    goOffline: function () { if (socket) socket.close(); },
+    goOnline: function () { if (socket) socket.reopen(); },
     get lastSeq() { return lastSeq; },
     get queued() { return outbox.length; },
     get refreshes() { return refreshes; },
