@@ -99,7 +99,12 @@ if DATABASE_URL:
             "max_size": env.int("DB_POOL_MAX_SIZE", default=30),
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
         }
-    _db["CONN_HEALTH_CHECKS"] = True
+    # Without a pool, Django checks a reused connection before handing it out. The pool
+    # discards a connection that fails by itself, so a check query before every checkout
+    # would only add a round trip to every request and every WebSocket database call
+    # (bench/PROFILE.md #6); after a PostgreSQL restart the few dead pooled connections
+    # fail one request each as a clean 503 (tests/reliability/test_faults.py).
+    _db["CONN_HEALTH_CHECKS"] = "pool" not in _db.get("OPTIONS", {})
     DATABASES = {"default": _db}
 else:
     DATABASES = {
