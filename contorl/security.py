@@ -19,3 +19,46 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith(("/api/", "/admin/")):
             response.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class InputSanityMiddleware:
+    """Refuse NUL characters in the path, the query string and url-encoded form bodies.
+
+    PostgreSQL cannot hold NUL in text, so `?search=%00` reaching a filter ends in a 500;
+    it is bad input, answered 400 `validation_error` before any view runs. JSON and other
+    DRF bodies are checked by contorl/parsers.py; multipart bodies are left to the DRF
+    parsers and Django forms (reading them here would bypass their upload handlers).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .parsers import contains_nul
+
+        where = None
+        if "\x00" in request.path_info:
+            where = "path"
+        elif contains_nul(request.GET):
+            where = "query"
+        elif (
+            request.method == "POST"
+            and request.content_type == "application/x-www-form-urlencoded"
+            and contains_nul(request.POST)
+        ):
+            where = "body"
+        if where is None:
+            return self.get_response(request)
+        return _bad_input(request, where)
+
+
+def _bad_input(request, where: str):
+    from django.shortcuts import render
+    from django.utils.translation import gettext as _
+
+    from .errors import ValidationFailed, json_error_response
+
+    message = _("Text may not contain NUL (\\u0000) characters.")
+    if request.path.startswith("/api/"):
+        return json_error_response(ValidationFailed(message, details={where: [message]}))
+    return render(request, "contorl/error.html", {"status": 400}, status=400)

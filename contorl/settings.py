@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "simple_history",
     "contorl",
@@ -60,7 +61,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "contorl.security.InputSanityMiddleware",  # NUL bytes in query/form: 400, not a database 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "contorl.views.MethodNotAllowedPageMiddleware",
     "contorl.security.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -226,6 +229,12 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+    # Depth-limited, NUL-refusing parsers (contorl/parsers.py): such bodies get 400, not 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "contorl.parsers.JSONParser",
+        "contorl.parsers.FormParser",
+        "contorl.parsers.MultiPartParser",
+    ],
 SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "ACCESS_TOKEN_LIFETIME": __import__("datetime").timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -237,6 +246,10 @@ SPECTACULAR_SETTINGS = {
     '{"error": {"code", "message", "details"}}.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs UIs are served from our own static files: they must work without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "contorl.accounts.models.User.Role",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from . import health, metrics, views
@@ -27,6 +27,7 @@ urlpatterns = [
         name="session-sign-out-others",
     ),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/login/", signin.admin_login, name="admin-login"),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/auth/token/refresh/", accounts_api.TokenRefresh.as_view(), name="token-refresh"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/sessions/", sessions_views.SessionListApi.as_view(), name="session-list"),
     path("api/sessions/<int:pk>/", sessions_views.SessionDetailApi.as_view(), name="session-detail"),
     path(

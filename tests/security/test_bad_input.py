@@ -1,0 +1,155 @@
+"""NUL characters and absurdly nested JSON are bad input (400 validation_error), never a 500.
+
+PostgreSQL refuses NUL in text, and json.loads overflows the stack on deep nesting; both
+used to surface as server errors on list filters, writes and the sign-in endpoint.
+"""
+
+import json
+
+import pytest
+
+from tests.rooms.factories import make_room
+from tests.tasks.factories import TaskFactory, make_project
+
+pytestmark = pytest.mark.django_db
+
+NESTED = "[" * 10_000 + "]" * 10_000
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    settings.RATELIMIT_ENABLE = False
+
+
+@pytest.fixture
+def world(user, admin_user):
+    project = make_project(user)
+    task = TaskFactory(project=project, status=project.statuses.first())
+    room = make_room(user)
+    return {"project": project, "task": task, "room": room}
+
+
+def assert_bad_input(response):
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"]
+    assert set(error) == {"code", "message", "details"}
+
+
+LIST_QUERIES = [
+    "/api/tasks/?search=%00",
+    "/api/tasks/?ordering=%00",
+    "/api/tasks/?cf_x=%00",
+    "/api/tasks/?status=%00",
+    "/api/projects/?search=%00",
+    "/api/projects/?archived=%00",
+    "/api/users/?q=%00",
+    "/api/users/?role=%00",
+    "/api/departments/?search=%00",
+    "/api/notifications/?unread=%00",
+    "/api/rooms/?status=%00",
+    "/api/rooms/?search=%00",
+    "/api/room-templates/?search=%00",
+    "/api/statuses/?project=%00",
+    "/api/comments/?search=%00",
+    "/api/sessions/?x=%00",
+    "/api/audit-logs/?event_type=%00",
+    "/api/audit-logs/?actor=%00",
+    "/api/audit-logs/?object_id=%00",
+    "/api/tasks/?a%00b=1",  # in a parameter name, too
+]
+
+
+@pytest.mark.parametrize("url", LIST_QUERIES)
+def test_nul_in_a_query_parameter_is_a_400(admin_api, world, url):
+    assert_bad_input(admin_api.get(url))
+
+
+def test_nul_in_room_message_search_is_a_400(api, world):
+    assert_bad_input(api.get(f"/api/rooms/{world['room'].pk}/messages/search/?q=a%00b"))
+
+
+def _writes(w):
+    p, t, r = w["project"], w["task"], w["room"]
+    return [
+        ("post", "/api/projects/", {"name": "Bad\u0000name", "key": "NUL", "department": p.department_id}),
+        ("patch", f"/api/projects/{p.pk}/", {"name": "x\u0000", "version": p.version}),
+        ("post", "/api/tasks/", {"project": p.pk, "title": "t\u0000"}),
+        ("patch", f"/api/tasks/{t.pk}/", {"title": "t\u0000", "version": t.version}),
+        ("patch", f"/api/tasks/{t.pk}/", {"title": "ok", "custom_fields": {"k\u0000": 1}, "version": t.version}),
+        ("post", f"/api/tasks/{t.pk}/comments/", {"body": "hi\u0000"}),
+        ("post", "/api/room-templates/", {"name": "T\u0000", "title_pattern": "x"}),
+        ("post", "/api/rooms/", {"title": "Leak\u0000", "severity": "high"}),
+        ("patch", f"/api/rooms/{r.pk}/", {"title": "Leak\u0000", "version": r.version}),
+        ("post", f"/api/rooms/{r.pk}/messages/", {"content": "hello\u0000"}),
+        ("post", "/api/departments/", {"name": "D\u0000", "code": "DNUL"}),
+        ("patch", "/api/users/me/", {"email_notifications": True, "version": 1, "note": ["\u0000"]}),
+        ("post", "/api/auth/token/", {"username": "bob\u0000", "password": "x"}),
+        ("post", "/api/auth/token/refresh/", {"refresh": "a\u0000b"}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(14))
+def test_nul_in_a_json_body_is_a_400_and_changes_nothing(admin_api, world, index):
+    from tasks.models import Project
+
+    method, url, body = _writes(world)[index]
+    before = Project.objects.filter(name__startswith="Bad").count()
+    response = getattr(admin_api, method)(url, json.dumps(body), content_type="application/json")
+    assert_bad_input(response)
+    assert Project.objects.filter(name__startswith="Bad").count() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "auth"),
+    [
+        ("/api/auth/token/", False),
+        ("/api/auth/token/refresh/", False),
+        ("/api/projects/", True),
+        ("/api/rooms/", True),
+        ("/api/tasks/bulk-update/", True),
+    ],
+)
+def test_deeply_nested_json_is_a_400(api, anon_api, url, auth):
+    client = api if auth else anon_api
+    response = client.post(url, NESTED, content_type="application/json")
+    assert_bad_input(response)
+
+
+def test_nesting_inside_an_object_is_limited_too(anon_api):
+    body = '{"username": ' + '{"a": ' * 200 + "1" + "}" * 200 + ', "password": "x"}'
+    assert_bad_input(anon_api.post("/api/auth/token/", body, content_type="application/json"))
+
+
+def test_ordinary_nesting_still_parses(anon_api, user, password):
+    response = anon_api.post(
+        "/api/auth/token/", {"username": user.username, "password": password, "x": [[[{"a": [1]}]]]}, format="json"
+    )
+    assert response.status_code == 200
+
+
+def test_nul_in_a_form_body_is_a_400(api, world):
+    response = api.patch(
+        f"/api/projects/{world['project'].pk}/",
+        f"name=x%00&version={world['project'].version}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_bad_input(response)
+    response = api.post("/api/rooms/", {"title": "Leak\u0000", "severity": "high"}, format="multipart")
+    assert_bad_input(response)
+
+
+def test_nul_in_a_posted_form_is_a_400(anon_api):
+    response = anon_api.post(
+        "/api/auth/token/", "username=bob%00&password=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert_bad_input(response)
+
+
+def test_pages_answer_a_nul_query_with_a_400_page(client, admin_user):
+    client.force_login(admin_user)
+    for url in ("/accounts/login/?next=%00", "/admin/rooms/room/?q=%00", "/tasks/?q=%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "text/html" in response["Content-Type"]
