@@ -148,6 +148,20 @@ _DRF_CODES = {
 }
 
 
+def _auth_message(exc: drf.APIException) -> str:
+    """A sentence for a 401. simplejwt puts a dict (detail, code, per-token-class messages) in
+    `detail` for a bad access token, whose str() is a Python repr; and its wording ("Given token
+    not valid for any token type") means nothing to a person, so any invalid or expired token
+    gets one plain message. Other refusals (signed out, inactive user) keep their own text."""
+    detail = exc.detail
+    code = detail.get("code") if isinstance(detail, dict) else getattr(detail, "code", None)
+    if code == "token_not_valid":
+        return _("Your sign-in has expired or is not valid. Sign in again.")
+    if isinstance(detail, dict):
+        detail = detail.get("detail") or _("Authentication failed.")
+    return str(detail)
+
+
 def to_envelope(exc: Exception) -> tuple[int, dict, dict]:
     """Map any exception to (status, body, headers)."""
     headers: dict = {}
@@ -180,6 +194,7 @@ def to_envelope(exc: Exception) -> tuple[int, dict, dict]:
             headers["Retry-After"] = str(int(exc.wait) or 1)
         if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return status, envelope(code, _auth_message(exc)), headers
         return status, envelope(code, str(exc.detail)), headers
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable: %s", exc.__class__.__name__)

@@ -33,7 +33,7 @@ class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
         refresh = self.token_class(attrs["refresh"])
         user = get_user_model().objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
         if user is None or not user.is_active or revoked(user, refresh):
-            raise InvalidToken(_("This token was signed out."))
+            raise InvalidToken(_("This token was signed out."), code="token_revoked")
         return super().validate(attrs)
 
 
