@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "contorl.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "contorl.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contorl.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -256,6 +256,11 @@ SPECTACULAR_SETTINGS = {
         "ProjectRoleEnum": "tasks.models.ProjectMember.Role",
         "RoomRoleEnum": "rooms.models.Role",
     },
+    # The error envelope on every operation, in one place (contorl/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "contorl.openapi.add_error_responses",
+    ],
 }
 
 # --- Rate limits (contorl/ratelimits.py is the one policy) --------------------------------

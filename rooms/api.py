@@ -1,6 +1,8 @@
 """REST endpoints for incident rooms: parse, call one service or selector, render."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,7 +15,16 @@ from contorl.storage import download_response
 from contorl.versioning import require_version
 
 from . import payloads, presence, selectors, services
-from .models import Role, Room, RoomMember, RoomTemplate, Severity
+from .models import Message, Role, Room, RoomMember, RoomTemplate, Severity
+from .openapi import (
+    MessageEditOut,
+    MessagePageOut,
+    MessageSearchOut,
+    ReactionInput,
+    ReactionOut,
+    RoomMemberOut,
+    UsersOut,
+)
 from .parsers import StrictMultiPartParser
 from .permissions import require_owner, require_write
 
@@ -149,6 +160,8 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         room = services.room_update(room=room, by=request.user, version=version, fields=fields)
         return Response(payloads.room_payload(room, my_role=_role))
 
+    @extend_schema(methods=["GET"], responses=RoomMemberOut(many=True))
+    @extend_schema(methods=["POST"], request=MemberInput, responses={201: RoomMemberOut})
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         room, _role = self._room(pk)
@@ -164,6 +177,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         member = services.member_add(room=room, user=target, role=data["role"], by=request.user)
         return Response(payloads.member_payload(member), status=status.HTTP_201_CREATED)
 
+    @extend_schema(methods=["PATCH"], request=MemberInput, responses=RoomMemberOut)
     @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<member_id>\d{1,18})")
     def member_detail(self, request, pk=None, member_id=None):
         room, _role = self._room(pk)
@@ -180,6 +194,8 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         )
         return Response(payloads.member_payload(member))
 
+    @extend_schema(methods=["GET"], responses=MessagePageOut)
+    @extend_schema(methods=["POST"], request=MessageInput, responses={201: MessageInput, 200: MessageInput})
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):
         room, _role = self._room(pk)
@@ -204,21 +220,26 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
             payloads.message_payload(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
+    @extend_schema(responses=MessageSearchOut)
     @action(detail=True, methods=["get"], url_path="messages/search")
     def search(self, request, pk=None):
         room, _role = self._room(pk)
         return Response({"results": _messages(selectors.message_search(room, request.query_params.get("q", "")))})
 
+    @extend_schema(responses=UsersOut)
     @action(detail=True, methods=["get"])
     def online(self, request, pk=None):
         room, _role = self._room(pk)
         return Response({"users": presence.online_users(room.pk)})
 
+    @extend_schema(responses=UsersOut)
     @action(detail=True, methods=["get"])
     def typing(self, request, pk=None):
         room, _role = self._room(pk)
         return Response({"users": presence.typing_users(room.pk)})
 
+    @extend_schema(methods=["GET"], responses=FileInput(many=True))
+    @extend_schema(methods=["POST"], request={"multipart/form-data": FileInput}, responses={201: FileInput})
     @action(detail=True, methods=["get", "post"], parser_classes=[StrictMultiPartParser])
     def files(self, request, pk=None):
         room, _role = self._room(pk)
@@ -231,6 +252,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
 
 class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     serializer_class = MessageInput
+    queryset = Message.objects.none()  # for the schema; reads go through selectors
     lookup_value_regex = r"\d{1,18}"
 
     def retrieve(self, request, pk=None):
@@ -258,6 +280,7 @@ class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         services.message_delete(message=message, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses=MessageEditOut(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         message = selectors.message_for(request.user, pk)
@@ -265,6 +288,7 @@ class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
             raise NotFound()
         return Response([payloads.edit_payload(e) for e in selectors.message_history(message)])
 
+    @extend_schema(request=ReactionInput, responses={201: ReactionOut, 200: ReactionOut})
     @action(detail=True, methods=["post"])
     def reactions(self, request, pk=None):
         message = selectors.message_for(request.user, pk)
@@ -315,6 +339,7 @@ class RoomTemplateViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         services.template_delete(template=self._template(pk), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=RoomInput, responses={201: RoomInput})
     @action(detail=True, methods=["post"])
     def open(self, request, pk=None):
         """Open a room from this template in one step: {"location"?, "title"?}."""
@@ -338,11 +363,13 @@ class RoomFileViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
             raise NotFound()
         return download_response(field, filename=name, content_type=content_type)
 
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         room_file = selectors.file_for(request.user, pk)
         return self._send(room_file.file, room_file.original_name, room_file.content_type)
 
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def thumbnail(self, request, pk=None):
         room_file = selectors.file_for(request.user, pk)

@@ -6,6 +6,7 @@ may not change is 403 (tasks/permissions.py decides both).
 
 from django.conf import settings
 from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +17,7 @@ from contorl import ratelimits
 from contorl.accounts.models import Department, User
 from contorl.accounts.permissions import is_admin
 from contorl.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from contorl.openapi import paginated
 from contorl.storage import download_response
 from contorl.versioning import require_version
 
@@ -36,6 +38,7 @@ from .models import (
     field_key_validator,
     key_validator,
 )
+from .openapi import BoardOut, BulkUpdateOut, CommentOut, DependencyOut, HistoryEntryOut, RestoreOut
 
 MAX_INT = 2**31 - 1
 
@@ -347,15 +350,18 @@ class ProjectViewSet(Base):
         services.project_delete(project=project, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses=BoardOut)
     @action(detail=True, methods=["get"])
     def board(self, request, pk=None):
         return Response(selectors.board(self.get_object()))
 
+    @extend_schema(responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=MemberSerializer)
     def members(self, request, pk=None):
         project = self.get_object()
         return Response([MemberSerializer(m).data for m in selectors.project_members(project)])
 
+    @extend_schema(responses={201: MemberSerializer})
     @members.mapping.post
     def members_add(self, request, pk=None):
         project = self.get_object()
@@ -394,11 +400,13 @@ class ProjectViewSet(Base):
         services.member_remove(member=member, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses=StatusSerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=StatusSerializer)
     def statuses(self, request, pk=None):
         project = self.get_object()
         return Response([selectors.status_payload(s) for s in selectors.project_statuses(project)])
 
+    @extend_schema(responses={201: StatusSerializer})
     @statuses.mapping.post
     def statuses_create(self, request, pk=None):
         project = self.get_object()
@@ -407,11 +415,13 @@ class ProjectViewSet(Base):
         created = services.status_create(project=project, by=request.user, **data)
         return Response(selectors.status_payload(created), status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=CustomFieldSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="custom-fields", serializer_class=CustomFieldSerializer)
     def custom_fields(self, request, pk=None):
         project = self.get_object()
         return Response(CustomFieldSerializer(selectors.project_custom_fields(project), many=True).data)
 
+    @extend_schema(responses={201: CustomFieldSerializer})
     @custom_fields.mapping.post
     def custom_fields_create(self, request, pk=None):
         project = self.get_object()
@@ -420,7 +430,7 @@ class ProjectViewSet(Base):
         field = services.custom_field_create(project=project, by=request.user, **data)
         return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SaveAsTemplateSerializer, responses=TemplateSerializer)
+    @extend_schema(request=SaveAsTemplateSerializer, responses={201: TemplateSerializer})
     @action(detail=True, methods=["post"], url_path="save-as-template", serializer_class=SaveAsTemplateSerializer)
     def save_as_template(self, request, pk=None):
         project = self.get_object()
@@ -612,7 +622,7 @@ class TaskViewSet(Base):
         services.task_delete(task=task, by=request.user, force=force, version=version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=RestoreInput)
+    @extend_schema(request=RestoreInput, responses=RestoreOut)
     @action(detail=True, methods=["post"], serializer_class=RestoreInput)
     def restore(self, request, pk=None):
         # Members may undo deletes in their projects even though they cannot list deleted tasks.
@@ -626,6 +636,9 @@ class TaskViewSet(Base):
             }
         )
 
+    @extend_schema(
+        request={"application/json": {"type": "array", "items": {"type": "object"}}}, responses=BulkUpdateOut
+    )
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request):
         def parse(task, item):
@@ -640,12 +653,14 @@ class TaskViewSet(Base):
             raise ValidationFailed("Expected a JSON list of {id, version, ...fields}.", details={"body": ["list"]})
         return Response(services.task_bulk_update(items=request.data, by=request.user, parse=parse))
 
+    @extend_schema(responses=DependencyOut(many=True))
     @action(detail=True, methods=["get"], serializer_class=DependencyInput)
     def dependencies(self, request, pk=None):
         task = self.get_object()
         deps = TaskDependency.objects.filter(task=task).select_related("depends_on").order_by("id")
         return Response([_dependency_payload(d) for d in deps])
 
+    @extend_schema(request=DependencyInput, responses={201: DependencyOut})
     @dependencies.mapping.post
     def dependencies_add(self, request, pk=None):
         task = self._editable_task()
@@ -665,12 +680,14 @@ class TaskViewSet(Base):
         services.dependency_remove(dependency=dep, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses=paginated(CommentOut))
     @action(detail=True, methods=["get"], serializer_class=CommentSerializer)
     def comments(self, request, pk=None):
         task = self.get_object()
         page = self.paginate_queryset(selectors.task_comments(task))
         return self.get_paginated_response(CommentSerializer(page, many=True).data)
 
+    @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
     @comments.mapping.post
     def comments_create(self, request, pk=None):
         task = self._editable_task()
@@ -678,11 +695,13 @@ class TaskViewSet(Base):
         comment = services.comment_create(task=task, by=request.user, **data)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=AttachmentSerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=AttachmentSerializer)
     def attachments(self, request, pk=None):
         task = self.get_object()
         return Response(AttachmentSerializer(selectors.task_attachments(task), many=True).data)
 
+    @extend_schema(request={"multipart/form-data": AttachmentSerializer}, responses={201: AttachmentSerializer})
     @attachments.mapping.post
     def attachments_upload(self, request, pk=None):
         task = self._editable_task()
@@ -700,6 +719,7 @@ class TaskViewSet(Base):
         attachment = services.attachment_create(task=task, by=request.user, upload=data["file"], name=data.get("name"))
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=HistoryEntryOut(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         task = self.get_object()
@@ -767,6 +787,7 @@ class AttachmentViewSet(Base):
         services.attachment_delete(attachment=attachment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         attachment = self.get_object()

@@ -148,10 +148,13 @@ class Task(Versioned):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Position in a topological order of the dependency graph (NULL: the id), kept by
+    # services.dependency_add so that an edge which agrees with the order needs no graph walk.
+    topo_rank = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = LiveTaskManager()
     all_objects = models.Manager()
-    history = HistoricalRecords(excluded_fields=["custom_field_errors"])
+    history = HistoricalRecords(excluded_fields=["custom_field_errors", "topo_rank"])
 
     class Meta:
         ordering = ["status_id", "position", "id"]

@@ -3,6 +3,8 @@
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from audit import services as audit
@@ -102,6 +104,70 @@ def find_dependency_cycle(task_id: int, depends_on_id: int) -> list[int] | None:
     return [task_id, *path] if path else None
 
 
+# --- topological order (Pearce & Kelly, "A dynamic topological sort algorithm for DAGs") --
+# Invariant: rank(depends_on) < rank(task) for every edge, rank = COALESCE(topo_rank, id).
+# An edge that agrees with the order cannot close a cycle, so the common case reads two
+# ranks and walks nothing. Otherwise only the tasks ranked between the two ends are visited:
+# if the walk from `task` through its dependents meets `depends_on`, the edge closes a
+# cycle; if not, those two regions swap places inside their own set of ranks.
+
+
+def _rank_sql(alias: str) -> str:
+    return f"COALESCE({alias}.topo_rank, {alias}.id)"
+
+
+def _ranks(ids: list[int]) -> dict[int, int]:
+    return dict(
+        Task.all_objects.filter(pk__in=ids).values_list(
+            "id", Coalesce("topo_rank", "id", output_field=BigIntegerField())
+        )
+    )
+
+
+def _region(start_id: int, *, forward: bool, bound: int) -> dict[int, int]:
+    """Tasks reachable from `start` (forward: its dependents, ranked <= bound; backward: its
+    dependencies, ranked >= bound), with their ranks."""
+    deps = connection.ops.quote_name(TaskDependency._meta.db_table)
+    tasks = connection.ops.quote_name(Task._meta.db_table)
+    step_from, step_to, cmp = ("depends_on_id", "task_id", "<=") if forward else ("task_id", "depends_on_id", ">=")
+    sql = (
+        f"WITH RECURSIVE region(node) AS (SELECT CAST(%s AS BIGINT) UNION "  # noqa: S608 (names from model meta)
+        f"SELECT d.{step_to} FROM {deps} d JOIN region r ON d.{step_from} = r.node "
+        f"JOIN {tasks} t ON t.id = d.{step_to} WHERE {_rank_sql('t')} {cmp} %s) "
+        f"SELECT t.id, {_rank_sql('t')} FROM region r JOIN {tasks} t ON t.id = r.node"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start_id, bound])
+        return dict(cursor.fetchall())
+
+
+def _order_or_cycle(task_id: int, depends_on_id: int) -> bool:
+    """Make room in the order for task -> depends_on; False if the edge would close a cycle.
+
+    The caller holds the project's row lock, so no other edge of the project moves ranks meanwhile.
+    """
+    ranks = _ranks([task_id, depends_on_id])
+    if ranks[depends_on_id] < ranks[task_id]:
+        return True
+    after = _region(task_id, forward=True, bound=ranks[depends_on_id])
+    if depends_on_id in after:
+        return False
+    before = _region(depends_on_id, forward=False, bound=ranks[task_id])
+    moved = sorted(before, key=before.get) + sorted(after, key=after.get)
+    old = {**before, **after}
+    changes = {task: rank for task, rank in zip(moved, sorted(old.values()), strict=True) if old[task] != rank}
+    for chunk in _chunks(list(changes.items()), 500):
+        Task.all_objects.filter(pk__in=[t for t, _ in chunk]).update(
+            topo_rank=Case(*[When(pk=t, then=Value(r)) for t, r in chunk], output_field=BigIntegerField())
+        )
+    return True
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 @transaction.atomic
 def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
     if depends_on.project_id != task.project_id:
@@ -110,11 +176,11 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
         raise ValidationFailed.field("depends_on", _("Deleted tasks cannot take part in dependencies."))
     if TaskDependency.objects.filter(task=task, depends_on=depends_on).exists():
         raise ValidationFailed.field("depends_on", _("This dependency already exists."))
-    # Serialise concurrent edge inserts in this project so two edges cannot close a cycle
-    # together (each check would pass on its own snapshot).
+    # Serialise edge inserts in this project: two edges could close a cycle together (each
+    # check passing on its own snapshot), and the order below must not move under us.
     Project.objects.select_for_update().filter(pk=task.project_id).values_list("id", flat=True).first()
-    cycle = find_dependency_cycle(task.pk, depends_on.pk)
-    if cycle:
+    if task.pk == depends_on.pk or not _order_or_cycle(task.pk, depends_on.pk):
+        cycle = find_dependency_cycle(task.pk, depends_on.pk) or [task.pk, depends_on.pk, task.pk]
         titles = dict(Task.all_objects.filter(pk__in=set(cycle)).values_list("id", "title"))
         message = (
             _("A task cannot depend on itself.")

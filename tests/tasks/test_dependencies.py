@@ -160,3 +160,90 @@ def test_concurrent_opposite_edges_cannot_both_win(postgres, make_task, user, ap
     loser = next(r for r in codes.values() if r.status_code == 400)
     assert loser.json()["error"]["code"] == "dependency_cycle"
     assert TaskDependency.objects.count() == 1
+
+
+def _order_holds() -> bool:
+    """Every edge agrees with the kept topological order, and ranks are unique per project."""
+    rank = {t.pk: t.topo_rank or t.pk for t in Task.all_objects.all()}
+    per_project = {}
+    for t in Task.all_objects.all():
+        per_project.setdefault(t.project_id, []).append(rank[t.pk])
+    unique = all(len(set(r)) == len(r) for r in per_project.values())
+    return unique and all(rank[d.depends_on_id] < rank[d.task_id] for d in TaskDependency.objects.all())
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(adds=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=25))
+def test_service_refuses_exactly_the_cycles_and_keeps_the_order(make_task, user, adds):
+    """Random edges through dependency_add (the rank fast path and the reordering) vs graphlib."""
+    from contorl.errors import DependencyCycle, ValidationFailed
+
+    tasks = list(Task.all_objects.order_by("id")[:8])
+    while len(tasks) < 8:
+        tasks.append(make_task())
+    TaskDependency.objects.all().delete()
+    Task.all_objects.update(topo_rank=None)
+    dag: list[tuple[int, int]] = []
+    for a, b in adds:
+        closes = a == b or _reference_has_cycle([*dag, (a, b)])
+        try:
+            services.dependency_add(task=tasks[a], depends_on=tasks[b], by=user)
+        except DependencyCycle as exc:
+            assert closes, (dag, a, b)
+            cycle = exc.details["cycle"]
+            assert cycle[0] == cycle[-1] == tasks[a].pk
+        except ValidationFailed:
+            assert (a, b) in dag  # the only other refusal here: the edge exists already
+        else:
+            assert not closes, (dag, a, b)
+            dag.append((a, b))
+        assert _order_holds()
+    assert {(d.task_id, d.depends_on_id) for d in TaskDependency.objects.all()} == {
+        (tasks[a].pk, tasks[b].pk) for a, b in dag
+    }
+
+
+def test_edge_that_agrees_with_the_order_walks_nothing(make_task, user, django_assert_max_num_queries):
+    """Later task depends on an earlier one: ranks are read, no graph walk runs."""
+    earlier, later = make_task(), make_task()
+    chain = [make_task() for _ in range(20)]
+    for x, y in zip(chain[1:], chain, strict=False):
+        services.dependency_add(task=x, depends_on=y, by=user)
+    # exists check, project lock, ranks, insert, audit (savepoint, chain lock and head, insert), the
+    # published task and its dependencies, savepoints: pinned so it cannot grow back
+    with django_assert_max_num_queries(13) as captured:
+        services.dependency_add(task=later, depends_on=earlier, by=user)
+    assert not any("RECURSIVE" in q["sql"] for q in captured.captured_queries)
+
+
+def test_edge_against_the_order_moves_only_the_region_between(make_task, user):
+    """b (older) depends on c (newer): c and what it depends on move before b, nothing else."""
+    a, b, c, d, e = (make_task(title=x) for x in "abcde")
+    services.dependency_add(task=e, depends_on=d, by=user)  # in order: no change
+    services.dependency_add(task=c, depends_on=e, by=user)  # c before e needed: reorder
+    services.dependency_add(task=b, depends_on=c, by=user)  # b after c, e, d
+    assert _order_holds()
+    a.refresh_from_db()
+    assert a.topo_rank is None  # outside every affected region
+    order = sorted((t for t in (b, c, d, e)), key=lambda t: Task.all_objects.get(pk=t.pk).topo_rank or t.pk)
+    assert [t.title for t in order] == ["d", "e", "c", "b"]
+
+
+def test_migration_orders_existing_edges(make_task):
+    """Edges written before the rank existed (any id direction) get a valid order."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tasks.migrations.0004_task_topo_rank")
+    t = [make_task() for _ in range(6)]
+    TaskDependency.objects.bulk_create(
+        [
+            TaskDependency(task=t[0], depends_on=t[5]),
+            TaskDependency(task=t[5], depends_on=t[3]),
+            TaskDependency(task=t[2], depends_on=t[4]),
+        ]
+    )
+    assert not _order_holds()
+    migration.rank_existing(apps, None)
+    assert _order_holds()

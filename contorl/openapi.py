@@ -1,0 +1,126 @@
+"""What every operation of the OpenAPI schema shares, documented in one place.
+
+- `add_error_responses` (a drf-spectacular postprocessing hook): the contract's error
+  envelope for 400/401/403/404/409/429 on every operation (413/415 where a body is sent),
+  429 with its Retry-After header. Views document their 2xx answers only.
+- `AutoSchema`: pagination is documented where the API pages, i.e. on `list` actions;
+  extra actions that page say so with `paginated(...)`.
+- `document_output(...)`: serializers that validate input but render a selector payload
+  document that payload as their response.
+"""
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+ERROR_COMPONENT = "ErrorEnvelope"
+ERROR_ENVELOPE = {
+    "type": "object",
+    "description": 'Every 4xx/5xx answer of the API: {"error": {"code", "message", "details"}}.',
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "snake_case, stable; e.g. validation_error"},
+                "message": {"type": "string", "description": "human text in the caller's language"},
+                "details": {"type": "object", "additionalProperties": {}},
+            },
+            "required": ["code", "message", "details"],
+        }
+    },
+    "required": ["error"],
+    "additionalProperties": False,
+}
+# status -> description; on every operation.
+ERROR_RESPONSES = {
+    "400": "Invalid input (validation_error, dependency_cycle, formula_cycle, ...).",
+    "401": "Not signed in (not_authenticated).",
+    "403": "Signed in but not allowed (permission_denied, edit_window_closed).",
+    "404": "No such object, or one the caller may not see (not_found).",
+    "409": "Conflict with the current state (version_conflict, has_blockers, conflict).",
+    "429": "Rate limited (rate_limited); retry after Retry-After seconds.",
+}
+# Only where a request body is sent.
+BODY_ERROR_RESPONSES = {
+    "413": "The body or a field of it is too large (payload_too_large).",
+    "415": "The body's media type is not accepted (unsupported_media_type).",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: the error envelope on every operation that does not document its own."""
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_ENVELOPE
+    ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            codes = dict(ERROR_RESPONSES)
+            if "requestBody" in operation:
+                codes.update(BODY_ERROR_RESPONSES)
+            responses = operation.setdefault("responses", {})
+            for code, description in codes.items():
+                if code in responses:
+                    continue
+                response = {"description": description, "content": {"application/json": {"schema": ref}}}
+                if code == "429":
+                    response["headers"] = RETRY_AFTER
+                responses[code] = response
+    return result
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _get_paginator(self):
+        # A viewset pages its `list` only; other actions answering a list answer a plain array
+        # unless they document `paginated(...)` themselves.
+        action = getattr(self.view, "action", None)
+        if action is not None and action != "list":
+            return None
+        return super()._get_paginator()
+
+
+def paginated(child: type[serializers.Serializer], name: str | None = None):
+    """The page envelope of contorl.pagination.StandardPagination around `child` items."""
+    return inline_serializer(
+        name=name or f"Paginated{child.__name__.removesuffix('Out')}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": child(many=True),
+        },
+    )
+
+
+def document_output(target: str, output: type[serializers.Serializer]) -> type[OpenApiSerializerExtension]:
+    """Document `output` as the response of the serializer at dotted path `target`
+    (one whose to_representation renders a payload of its own); requests keep `target`."""
+
+    class Extension(OpenApiSerializerExtension):
+        target_class = target
+
+        def get_name(self, auto_schema, direction):
+            return output.__name__.removesuffix("Out") if direction == "response" else None
+
+        def map_serializer(self, auto_schema, direction):
+            if direction == "response":
+                return auto_schema._map_serializer(output, direction)
+            return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+
+    Extension.__name__ = Extension.__qualname__ = f"{output.__name__}Extension"
+    return Extension
+
+
+class UserBriefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
