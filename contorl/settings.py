@@ -223,18 +223,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "contorl.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contorl.errors.api_exception_handler",
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
     # Depth-limited, NUL-refusing parsers (contorl/parsers.py): such bodies get 400, not 500.
     "DEFAULT_PARSER_CLASSES": [
         "contorl.parsers.JSONParser",
         "contorl.parsers.FormParser",
         "contorl.parsers.MultiPartParser",
     ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
 SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "ACCESS_TOKEN_LIFETIME": __import__("datetime").timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
