@@ -29,6 +29,7 @@ CSV_COLUMNS = [
     "changes",
     "request_id",
     "ip",
+    "seq",
     "prev_hash",
     "hash",
 ]
@@ -60,8 +61,10 @@ class AuditLogSerializer(serializers.Serializer):
     request_id = serializers.CharField()
     ip = serializers.CharField()
     created_at = serializers.DateTimeField()
-    prev_hash = serializers.CharField()
-    hash = serializers.CharField()
+    # null until the sealer has chained the row (audit/sealing.py)
+    seq = serializers.IntegerField(allow_null=True)
+    prev_hash = serializers.CharField(allow_null=True)
+    hash = serializers.CharField(allow_null=True)
 
     def to_representation(self, instance):
         return super().to_representation(selectors.audit_log_row(instance))
@@ -102,6 +105,7 @@ def _csv_stream(queryset):
                     "" if entry.changes is None else json.dumps(entry.changes, ensure_ascii=False, sort_keys=True),
                     entry.request_id,
                     entry.ip,
+                    entry.seq,
                     entry.prev_hash,
                     entry.hash,
                 )
@@ -152,6 +156,8 @@ class AuditLogViewSet(ratelimits.RateLimitedViewMixin, mixins.ListModelMixin, vi
             {
                 "ok": serializers.BooleanField(),
                 "checked": serializers.IntegerField(),
+                "unsealed": serializers.DictField(),
+                "anchor": serializers.DictField(),
                 "broken": serializers.DictField(required=False),
                 "triggers": serializers.CharField(),
             },

@@ -16,7 +16,7 @@ def ensure_triggers(sender, using="default", **kwargs):
     if triggers.TABLE not in connection.introspection.table_names():
         return
     applied = MigrationRecorder(connection).applied_migrations()
-    if ("audit", "0002_append_only_triggers") in applied and triggers.missing(connection):
+    if ("audit", "0005_sealed_whole_and_triggers") in applied and triggers.missing(connection):
         triggers.install(connection)
 
 
@@ -25,4 +25,6 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self):
+        from . import checks  # noqa: F401 (registers the deploy check)
+
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="audit.ensure_triggers")

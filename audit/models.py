@@ -1,8 +1,10 @@
-"""The audit trail: append-only (database triggers, see audit/triggers.py) and hash-chained.
+"""The audit trail: append-only (database triggers, see audit/triggers.py) and HMAC-chained.
 
-Each row's `hash` is sha256 over the canonical JSON of its content plus `prev_hash`, the
-hash of the row before it (ordered by id). Editing, deleting or inserting a row behind the
-application's back breaks the chain at that row; `audit_verify` finds it.
+A row is inserted *unsealed* (seq, prev_hash and hash NULL) inside the business
+transaction; the sealer (audit/sealing.py) later gives it the next chain position `seq`
+and `hash` = HMAC-SHA256(AUDIT_HMAC_KEY, its content + `prev_hash`), the hash of the row at
+seq - 1. Editing, deleting or inserting a sealed row behind the application's back breaks
+the chain at that row; `audit_verify` finds it (audit/README.md has the threat model).
 """
 
 from django.conf import settings
@@ -42,23 +44,39 @@ class AuditLog(models.Model):
     # and the stored value must be byte-for-byte what was hashed.
     ip = models.CharField(_("IP address"), max_length=45, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-    # Unique: two rows claiming the same predecessor would be a fork of the chain, so the
-    # database refuses it even if the append lock were ever bypassed.
-    prev_hash = models.CharField(_("previous hash"), max_length=64, unique=True)
-    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # The seal, set once by the sealer (NULL -> value; the update trigger allows nothing else).
+    # Chain order is seal order, not id order: ids commit out of order under concurrency.
+    # Unique: two rows at one position or claiming the same predecessor would be a fork of
+    # the chain, so the database refuses it even if the sealer's lock were ever bypassed.
+    seq = models.PositiveBigIntegerField(_("chain position"), null=True, blank=True, unique=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True, unique=True)
+    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-id"]
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # What the sealer reads: the few rows not sealed yet, in id order.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(sensitivity__in=["low", "medium", "high", "critical"]),
                 name="auditlog_sensitivity_valid",
             ),
             models.CheckConstraint(condition=~models.Q(event_type=""), name="auditlog_event_type_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True)
+                | models.Q(seq__isnull=False, prev_hash__isnull=False, hash__isnull=False),
+                name="auditlog_sealed_whole",
+            ),
         ]
 
     def __str__(self):
         return f"#{self.pk} {self.event_type} ({self.sensitivity})"
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is not None

@@ -86,6 +86,7 @@ def audit_log_row(entry: AuditLog) -> dict:
         "request_id": entry.request_id,
         "ip": entry.ip,
         "created_at": entry.created_at,
+        "seq": entry.seq,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }

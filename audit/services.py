@@ -1,17 +1,12 @@
 """The one call path for audit entries: `audit.record(...)`, called from services only.
 
-Appends are serialised so the hash chain never forks: on PostgreSQL a transaction-scoped
-advisory lock is taken before reading the chain's tail and held until the caller's
-transaction ends; on SQLite every transaction is BEGIN IMMEDIATE (settings), which already
-holds the database's single write lock. Because the lock lives as long as the caller's
-transaction, the tail we read is always committed, and a rollback takes our row away
-together with the lock, so the next writer chains onto the real tail: the chain stays valid.
-The price is that audited transactions on PostgreSQL commit one at a time from the moment
-they call record(); services call it last, after their own writes.
+record() only INSERTs, in the caller's transaction: no lock, no read of the chain, so
+audited writes to different projects commit side by side. The row is unsealed (no seq, no
+hash) until the sealer (audit/sealing.py) chains it, right after the caller commits and
+again on Celery beat. A rolled-back transaction takes its unsealed row with it and leaves
+nothing in the chain to repair.
 """
 
-import datetime
-import hashlib
 import ipaddress
 import json
 import logging
@@ -22,39 +17,22 @@ from django.utils import timezone
 
 from contorl.logging import current_request_id
 
+from . import anchors, keys
 from .models import GENESIS_HASH, AuditLog, Sensitivity
+from .sealing import HASHED_FIELDS, chain_head, row_hash, seal_after_commit, seal_pending
 
 log = logging.getLogger("contorl.audit")
 
-__all__ = ["Sensitivity", "record", "row_hash", "verify_chain"]
-
-# Arbitrary but fixed: the key of the pg_advisory_xact_lock that serialises appends.
-CHAIN_LOCK_KEY = 0x434F4E54  # "CONT"
-
-HASHED_FIELDS = (
-    "event_type",
-    "sensitivity",
-    "actor_id",
-    "object_type",
-    "object_id",
-    "changes",
-    "request_id",
-    "ip",
-    "created_at",
-    "prev_hash",
-)
-
-
-def _canonical_time(value) -> str:
-    return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
-
-
-def row_hash(values: dict) -> str:
-    """sha256 over canonical JSON (sorted keys, no spaces, UTC microsecond times)."""
-    content = {name: values[name] for name in HASHED_FIELDS}
-    content["created_at"] = _canonical_time(content["created_at"])
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+__all__ = [
+    "HASHED_FIELDS",
+    "Sensitivity",
+    "chain_head",
+    "record",
+    "row_hash",
+    "seal_pending",
+    "verify_all",
+    "verify_chain",
+]
 
 
 def _normalise_changes(changes):
@@ -82,13 +60,6 @@ def _request_id(request) -> str:
     return "" if rid in (None, "-") else str(rid)[:64]
 
 
-def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    # SQLite: the surrounding BEGIN IMMEDIATE transaction already holds the write lock.
-
-
 def record(
     event_type: str,
     *,
@@ -100,7 +71,7 @@ def record(
     object_type: str | None = None,
     object_id: str | int | None = None,
 ) -> AuditLog:
-    """Append one audit row (in the caller's transaction); critical ones alert every admin."""
+    """Insert one unsealed audit row (in the caller's transaction); critical ones alert every admin."""
     sensitivity = Sensitivity(sensitivity)
     if not event_type or len(event_type) > 64:
         raise ValueError("event_type must be 1..64 characters")
@@ -121,13 +92,8 @@ def record(
         "ip": _client_ip(request),
     }
     with transaction.atomic():
-        _lock_chain()
-        tail = AuditLog.objects.order_by("-id").values_list("hash", flat=True).first()
-        values["prev_hash"] = tail or GENESIS_HASH
-        # Taken under the lock so created_at never goes backwards along the chain.
-        values["created_at"] = timezone.now()
-        values["hash"] = row_hash(values)
-        entry = AuditLog.objects.create(**values)
+        entry = AuditLog.objects.create(**values, created_at=timezone.now())
+        seal_after_commit()
         if sensitivity == Sensitivity.CRITICAL:
             _alert_admins(entry, actor)
     log.info(
@@ -174,34 +140,89 @@ def _alert_admins(entry: AuditLog, actor) -> None:
     )
 
 
+def _anchor_report(found, at_anchor, last) -> dict:
+    """Compare the chain with the newest anchor: truncation, rewrite, or a forged anchor."""
+    if found is None:
+        return {"status": "missing", "detail": "No anchor yet: truncation of the newest rows cannot be detected."}
+    body, name = found["body"], found["name"]
+    if body is None or not anchors.signature_ok(body):
+        other_key = isinstance(body, dict) and body.get("key_id") not in (None, keys.key_id())
+        return {
+            "status": "invalid",
+            "name": name,
+            "detail": "The anchor was signed with another key."
+            if other_key
+            else "The anchor's signature does not verify: the file was edited or forged.",
+        }
+    report = {k: body[k] for k in ("seq", "id", "hash", "anchored_at")} | {"name": name}
+    if last is None or last["seq"] < body["seq"]:
+        ends = f"seq {last['seq']} (id {last['id']})" if last else "nothing"
+        report["status"] = "truncated"
+        report["detail"] = (
+            f"The chain ends at {ends}, but seq {body['seq']} (id {body['id']}) was anchored at "
+            f"{body['anchored_at']}: the newest sealed rows were deleted."
+        )
+    elif at_anchor is None or (at_anchor["id"], at_anchor["hash"]) != (body["id"], body["hash"]):
+        report["status"] = "rewritten"
+        report["detail"] = (
+            f"The row at seq {body['seq']} is not the one anchored at {body['anchored_at']}: "
+            "the chain was rewritten up to there."
+        )
+    else:
+        report["status"] = "ok"
+    return report
+
+
 def verify_chain(*, batch_size: int = 2000) -> dict:
-    """Recompute every hash in id order; report the first row whose hash or link is wrong."""
-    expected_prev = GENESIS_HASH
-    checked = 0
-    fields = ("id", "hash", *HASHED_FIELDS)
-    for row in AuditLog.objects.order_by("id").values(*fields).iterator(chunk_size=batch_size):
+    """Recompute every seal in chain order, report the first bad row, the unsealed rows,
+    and how the chain compares with the newest anchor."""
+    key = keys.hmac_key()
+    # The anchor first: it can only name rows already committed, so the walk below sees them.
+    found = anchors.latest()
+    anchored_seq = found["body"].get("seq") if found and found["body"] else None
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    checked, broken, at_anchor, last = 0, None, None, None
+    fields = ("hash", *HASHED_FIELDS)
+    for row in AuditLog.objects.filter(seq__isnull=False).order_by("seq").values(*fields).iterator(batch_size):
+        if row["seq"] == anchored_seq:
+            at_anchor = row
+        last = row
+        if broken:
+            continue  # keep walking only to find the anchored row and the real end
         problem = None
-        if row["prev_hash"] != expected_prev:
+        if row["seq"] != expected_seq:
+            problem = f"chain position {expected_seq} is missing (a sealed row was removed)"
+        elif row["prev_hash"] != expected_prev:
             problem = "prev_hash does not match the previous row's hash (a row was removed, inserted or edited)"
-        elif row_hash(row) != row["hash"]:
-            problem = "content does not match its hash (the row was edited)"
+        elif row_hash(row, key=key) != row["hash"]:
+            problem = "content does not match its HMAC (the row was edited, or re-hashed without the key)"
         if problem:
-            return {
-                "ok": False,
-                "checked": checked,
-                "broken": {
-                    "id": row["id"],
-                    "event_type": row["event_type"],
-                    "created_at": row["created_at"],
-                    "reason": problem,
-                    "expected_prev_hash": expected_prev,
-                    "prev_hash": row["prev_hash"],
-                    "hash": row["hash"],
-                },
+            broken = {
+                "id": row["id"],
+                "seq": row["seq"],
+                "event_type": row["event_type"],
+                "created_at": row["created_at"],
+                "reason": problem,
+                "expected_prev_hash": expected_prev,
+                "prev_hash": row["prev_hash"],
+                "hash": row["hash"],
             }
+            continue
         checked += 1
-        expected_prev = row["hash"]
-    return {"ok": True, "checked": checked}
+        expected_seq, expected_prev = row["seq"] + 1, row["hash"]
+    pending = AuditLog.objects.filter(seq__isnull=True).order_by("id").values("id", "created_at")
+    oldest = pending.first()
+    anchor = _anchor_report(found, at_anchor, last)
+    result = {
+        "ok": broken is None and anchor["status"] in ("ok", "missing"),
+        "checked": checked,
+        "unsealed": {"count": pending.count(), "oldest_id": oldest and oldest["id"]}
+        | {"oldest_created_at": oldest and oldest["created_at"]},
+        "anchor": anchor,
+    }
+    if broken:
+        result["broken"] = broken
+    return result
 
 
 def verify_all() -> dict:

@@ -1,5 +1,8 @@
 """Database triggers that make audit rows append-only, per database vendor.
 
+The one UPDATE allowed is the sealer's: seq, prev_hash and hash from NULL to a value, once,
+with every business column unchanged (audit/sealing.py).
+
 Installed by migration 0002 and re-checked after every `migrate` (post_migrate): on SQLite
 a later migration that rebuilds the table (ALTER via copy + DROP) silently drops triggers,
 so we never trust that they survived. `flush` (audit/management/commands/flush.py) lifts
@@ -9,8 +12,32 @@ TRUNCATE, not an edit of the trail.
 
 TABLE = "audit_auditlog"
 
+# What an UPDATE may do: the sealer's one write, NULL -> value on the seal columns, with
+# every other column (and the id) unchanged. Anything else is refused.
+BUSINESS_COLUMNS = (
+    "id",
+    "event_type",
+    "sensitivity",
+    "actor_id",
+    "object_type",
+    "object_id",
+    "changes",
+    "request_id",
+    "ip",
+    "created_at",
+)
+SEAL_COLUMNS = ("seq", "prev_hash", "hash")
+
+
+def _seal_only(same: str) -> str:
+    once = " AND ".join(f"OLD.{c} IS NULL AND NEW.{c} IS NOT NULL" for c in SEAL_COLUMNS)
+    unchanged = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in BUSINESS_COLUMNS)
+    return f"({once} AND {unchanged})"
+
+
 SQLITE_INSTALL = [
     f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE}
+    WHEN NOT {_seal_only("IS")}
     BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: UPDATE refused'); END""",
     f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}
     BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: DELETE refused'); END""",
@@ -20,6 +47,9 @@ SQLITE_REMOVE = [f"DROP TRIGGER IF EXISTS {TABLE}_no_update", f"DROP TRIGGER IF 
 POSTGRES_INSTALL = [
     f"""CREATE OR REPLACE FUNCTION {TABLE}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF TG_OP = 'UPDATE' AND {_seal_only("IS NOT DISTINCT FROM")} THEN
+            RETURN NEW;
+        END IF;
         RAISE EXCEPTION '{TABLE} is append-only: % refused', TG_OP USING ERRCODE = 'restrict_violation';
     END $$""",
     f"DROP TRIGGER IF EXISTS {TABLE}_no_update ON {TABLE}",

@@ -12,7 +12,7 @@ from .models import DueReminder, Trigger, TriggerExecution, WeeklyReport
 class TriggerForm(forms.ModelForm):
     class Meta:
         model = Trigger
-        fields = ("project", "name", "event", "conditions", "actions", "is_active")
+        fields = ("project", "name", "event", "conditions", "actions", "is_active", "webhooks_enabled")
 
     def clean(self):
         data = super().clean()
@@ -37,10 +37,11 @@ class TriggerAdmin(admin.ModelAdmin):
     list_filter = ("event", "is_active", "project")
     search_fields = ("name",)
     readonly_fields = ("version", "created_by", "created_at", "updated_at")
-    fields = ("project", "name", "event", "conditions", "actions", "is_active", *readonly_fields)
+    fields = ("project", "name", "event", "conditions", "actions", "is_active", "webhooks_enabled", *readonly_fields)
 
     def save_model(self, request, obj, form, change):
-        data = {k: form.cleaned_data[k] for k in ("name", "event", "conditions", "actions", "is_active")}
+        fields = ("name", "event", "conditions", "actions", "is_active", "webhooks_enabled")
+        data = {k: form.cleaned_data[k] for k in fields}
         try:
             if change:
                 # The form was loaded at obj.version: a concurrent edit makes this a conflict.

@@ -43,6 +43,7 @@ def trigger_payload(trigger: Trigger, *, show_secret: bool) -> dict:
         "conditions": trigger.conditions,
         "actions": trigger.actions,
         "is_active": trigger.is_active,
+        "webhooks_enabled": trigger.webhooks_enabled,
         "version": trigger.version,
         "created_by": trigger.created_by_id,
         "created_at": _dt(trigger.created_at),
@@ -80,6 +81,12 @@ class TriggerInput(serializers.Serializer):
     )
     actions = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=rules.MAX_ACTIONS)
     is_active = serializers.BooleanField(required=False, default=True)
+    webhooks_enabled = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="False: webhook actions are skipped. Copies from a template start False; "
+        "only project owners can set it to true.",
+    )
 
 
 class TriggerOutput(TriggerInput):
@@ -101,6 +108,7 @@ class TriggerPatch(serializers.Serializer):
     conditions = serializers.ListField(child=serializers.DictField(), required=False)
     actions = serializers.ListField(child=serializers.DictField(), required=False)
     is_active = serializers.BooleanField(required=False)
+    webhooks_enabled = serializers.BooleanField(required=False)
 
 
 class VersionInput(serializers.Serializer):

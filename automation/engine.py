@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from contorl import metrics
 from contorl.errors import DomainError, VersionConflict
 
-from . import conf, rules
+from . import conf, egress, rules
 from .models import MAX_DEPTH, Trigger, TriggerEffect, TriggerExecution
 
 log = logging.getLogger("contorl.automation")
@@ -49,6 +49,9 @@ class TransientFailure(Exception):
 
 class PermanentFailure(Exception):
     """Retrying cannot help (4xx from the webhook, the action is no longer valid)."""
+
+
+WEBHOOKS_HELD_MESSAGE = "Webhook not sent: this trigger's webhooks are off until a project owner enables them."
 
 
 def current_depth() -> int:
@@ -188,8 +191,13 @@ def run_attempt(*, run_id: str, attempt: int, final: bool) -> str:
     if task is None or task.is_deleted:
         return _finish(row, Outcome.SKIPPED, "The task no longer exists.")
     token = _depth.set(row.depth)
+    actions = row.context.get("actions") or []
+    held = 0  # webhook actions not sent because the trigger's webhooks are not enabled
     try:
-        for index, action in enumerate(row.context.get("actions") or []):
+        for index, action in enumerate(actions):
+            if action.get("type") == "webhook" and not trigger.webhooks_enabled:
+                held += 1
+                continue
             run_action(trigger=trigger, task_id=task.pk, action=action, index=index, row=row)
     except TransientFailure as exc:
         if final:
@@ -216,6 +224,8 @@ def run_attempt(*, run_id: str, attempt: int, final: bool) -> str:
         raise TransientFailure(message) from exc
     finally:
         _depth.reset(token)
+    if held:
+        return _finish(row, Outcome.SKIPPED if held == len(actions) else Outcome.SUCCESS, WEBHOOKS_HELD_MESSAGE)
     return _finish(row, Outcome.SUCCESS, "")
 
 
@@ -383,9 +393,10 @@ _client_pid: int | None = None
 def _http() -> httpx.Client:
     # One client per process: building one per call (TLS context, pool) costs ~0.1 s, which
     # would blur the exact retry timing. Recreated after a fork (prefork pool children).
+    # It connects only to addresses the egress policy allows, and follows no redirect.
     global _client, _client_pid
     if _client is None or _client_pid != os.getpid():
-        _client = httpx.Client(follow_redirects=False)  # honours HTTPS_PROXY / NO_PROXY
+        _client = egress.client()
         _client_pid = os.getpid()
     return _client
 
@@ -408,13 +419,26 @@ def call_webhook(*, trigger: Trigger, task_id: int, url: str, row: TriggerExecut
     }
     try:
         response = _http().post(url, content=body, headers=headers, timeout=conf.webhook_timeout())
+    except egress.TargetNotAllowed as exc:
+        # The reason and host go to the server log; the execution log, which project members
+        # read, must not tell what lives at an internal address.
+        log.warning(
+            "webhook target refused",
+            extra={"event": "webhook_refused", "trigger_id": trigger.pk, "host": exc.host, "reason": exc.reason},
+        )
+        raise PermanentFailure(egress.REFUSED_MESSAGE) from exc
     except httpx.TimeoutException as exc:
         raise TransientFailure(f"Webhook timed out: {exc.__class__.__name__}") from exc
     except httpx.HTTPError as exc:
-        raise TransientFailure(f"Webhook network error: {exc.__class__.__name__}: {exc}"[:500]) from exc
+        # The class only: the error text can describe the receiving host's network.
+        raise TransientFailure(f"Webhook network error: {exc.__class__.__name__}") from exc
+    except httpx.InvalidURL as exc:
+        raise PermanentFailure("Webhook URL is not valid.") from exc
     status = response.status_code
     if 200 <= status < 300:
         return
+    if 300 <= status < 400:
+        raise PermanentFailure(f"Webhook answered HTTP {status}; redirects are not followed.")
     if status >= 500 or status in (408, 429):
         raise TransientFailure(f"Webhook answered HTTP {status}.")
     raise PermanentFailure(f"Webhook answered HTTP {status}.")

@@ -37,6 +37,9 @@ class Trigger(Versioned):
     conditions = models.JSONField(_("conditions"), default=list, blank=True)
     actions = models.JSONField(_("actions"), default=list)
     is_active = models.BooleanField(_("active"), default=True)
+    # Off for triggers copied from a template or another project: their webhook actions are
+    # skipped until a project owner has looked at where they send task data and enabled them.
+    webhooks_enabled = models.BooleanField(_("webhooks enabled"), default=True)
     # HMAC key for webhook signatures; shown to project owners only.
     secret = models.CharField(max_length=64, default=new_secret, editable=False)
     created_by = models.ForeignKey(
@@ -57,6 +60,10 @@ class Trigger(Versioned):
 
     def __str__(self):
         return self.name
+
+    @property
+    def webhook_urls(self) -> list[str]:
+        return [a.get("url") for a in self.actions or [] if isinstance(a, dict) and a.get("type") == "webhook"]
 
 
 class TriggerExecution(models.Model):

@@ -9,7 +9,8 @@ Actions: `[{"type": ...}, ...]`, run in order:
   set_field {"field": <settable field or custom_fields.<key>>, "value": ...}
   assign   {"user": id | null}
   move     {"status": <status id>}
-  webhook  {"url": "https://..."}  (JSON POST, X-Contorl-Signature, Idempotency-Key)
+  webhook  {"url": "https://..."}  (JSON POST, X-Contorl-Signature, Idempotency-Key; public
+           addresses only unless the host is in WEBHOOK_ALLOWED_HOSTS, see egress.py)
 
 Events carry a JSON snapshot (`context`): {"event", "task", "project", "before", "after",
 "changed"}; before/after map field -> JSON value (dates ISO, numbers float, FKs ids).
@@ -20,6 +21,8 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from contorl.errors import ValidationFailed
+
+from .egress import literal_refusal
 
 MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
@@ -374,6 +377,14 @@ def webhook_url_error(url) -> str | None:
         return "url: an http:// or https:// URL with a host."
     if parts.username or parts.password:
         return "url: credentials in the URL are not allowed; verify the signature instead."
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number or out of range)
+    except ValueError:
+        return "url: not a valid port."
+    # Only the obvious case here (an internal IP written in the URL): names are resolved and
+    # checked when the webhook is sent (egress.py), which is the check that counts.
+    if literal_refusal(parts.hostname):
+        return "url: internal addresses (loopback, private, link-local, ...) are not allowed."
     return None
 
 

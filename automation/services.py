@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
-from contorl.errors import Conflict, ValidationFailed
+from contorl.errors import Conflict, Forbidden, ValidationFailed
 from contorl.versioning import versioned_update
 from notifications.services import notify
+from tasks import permissions as perms
 
 from . import conf, engine, reports, rules
 from .models import DueReminder, Trigger, TriggerExecution, WeeklyReport
@@ -29,7 +30,9 @@ def _clean_name(name) -> str:
 
 
 @transaction.atomic
-def trigger_create(*, project, by, name: str, event: str, actions: list, conditions=None, is_active=True) -> Trigger:
+def trigger_create(
+    *, project, by, name: str, event: str, actions: list, conditions=None, is_active=True, webhooks_enabled=True
+) -> Trigger:
     name = _clean_name(name)
     conditions = [] if conditions is None else conditions
     rules.validate(project, event=event, conditions=conditions, actions=actions)
@@ -42,6 +45,7 @@ def trigger_create(*, project, by, name: str, event: str, actions: list, conditi
         conditions=conditions,
         actions=actions,
         is_active=bool(is_active),
+        webhooks_enabled=bool(webhooks_enabled),
         created_by=by,
     )
     audit.record("trigger.create", actor=by, obj=trigger, sensitivity=Sensitivity.MEDIUM, changes={"name": name})
@@ -50,11 +54,20 @@ def trigger_create(*, project, by, name: str, event: str, actions: list, conditi
 
 @transaction.atomic
 def trigger_update(*, trigger: Trigger, version: int, by, **fields) -> Trigger:
-    allowed = {k: v for k, v in fields.items() if k in ("name", "event", "conditions", "actions", "is_active")}
+    allowed = {
+        k: v
+        for k, v in fields.items()
+        if k in ("name", "event", "conditions", "actions", "is_active", "webhooks_enabled")
+    }
     if "name" in allowed:
         allowed["name"] = _clean_name(allowed["name"])
-    if "is_active" in allowed:
-        allowed["is_active"] = bool(allowed["is_active"])
+    for flag in ("is_active", "webhooks_enabled"):
+        if flag in allowed:
+            allowed[flag] = bool(allowed[flag])
+    enabling = allowed.get("webhooks_enabled") is True and not trigger.webhooks_enabled
+    if enabling and (by is None or not perms.is_project_owner(by, trigger.project)):
+        # Enabling sends the project's task data to the URLs the trigger names.
+        raise Forbidden(_("Only project owners can enable webhooks."))
     if {"event", "conditions", "actions"} & set(allowed):
         rules.validate(
             trigger.project,
@@ -65,6 +78,14 @@ def trigger_update(*, trigger: Trigger, version: int, by, **fields) -> Trigger:
     changes = {k: [getattr(trigger, k), v] for k, v in allowed.items() if getattr(trigger, k) != v}
     trigger = versioned_update(trigger, version=version, fields=allowed, by=by)
     audit.record("trigger.update", actor=by, obj=trigger, sensitivity=Sensitivity.MEDIUM, changes=changes)
+    if "webhooks_enabled" in changes:
+        audit.record(
+            "trigger.webhooks_enable" if trigger.webhooks_enabled else "trigger.webhooks_disable",
+            actor=by,
+            obj=trigger,
+            sensitivity=Sensitivity.HIGH,
+            changes={"urls": trigger.webhook_urls},
+        )
     return trigger
 
 
@@ -170,7 +191,9 @@ def copy_triggers(src, dst_project, *, by=None) -> list[Trigger]:
     Statuses are matched by name; users named by notify actions are kept only if they are
     members of the new project, and an assign action to a non-member is dropped. A trigger
     that cannot be expressed in the new project (unknown status, no action left, invalid)
-    is skipped and logged. Every copy gets its own new webhook secret.
+    is skipped and logged. Every copy gets its own new webhook secret, and a copy with webhook
+    actions has its webhooks off until a project owner enables them: whoever wrote the template
+    chose where they send the new project's task data.
     """
     from tasks.models import Project, ProjectTemplate, Status
 
@@ -215,6 +238,7 @@ def copy_triggers(src, dst_project, *, by=None) -> list[Trigger]:
             conditions=conditions,
             actions=actions,
             is_active=bool(item.get("is_active", True)),
+            webhooks_enabled=not any(a.get("type") == "webhook" for a in actions),
             created_by=by,
         )
         created.append(trigger)
@@ -224,7 +248,10 @@ def copy_triggers(src, dst_project, *, by=None) -> list[Trigger]:
             actor=by,
             obj=dst_project,
             sensitivity=Sensitivity.LOW,
-            changes={"triggers": [t.pk for t in created]},
+            changes={
+                "triggers": [t.pk for t in created],
+                "webhooks_off": [t.pk for t in created if not t.webhooks_enabled],
+            },
         )
     return created
 

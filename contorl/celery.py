@@ -42,4 +42,6 @@ app.conf.beat_schedule = {
     },
     # Uploads whose row never committed (contorl/storage.py).
     "contorl-sweep-orphan-files": {"task": "contorl.sweep_orphan_files", "schedule": crontab(minute=30, hour=3)},
+    # Seal audit rows that after-commit sealing missed, and anchor the chain's head (audit/README.md).
+    "audit-seal-and-anchor": {"task": "audit.seal_and_anchor", "schedule": crontab(minute="*/5")},
 }

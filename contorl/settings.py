@@ -22,6 +22,10 @@ PRODUCTION = DJANGO_ENV == "production"
 SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
 if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("DJANGO_ENV=production needs a SECRET_KEY of 50+ random characters.")
+# Keys the audit hash chain (audit/keys.py): never stored in the database it protects.
+# Production must set it (check --deploy refuses); development generates var/audit-hmac.key.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+AUDIT_ANCHOR_INTERVAL = env.int("AUDIT_ANCHOR_INTERVAL", default=300)  # seconds between anchors after sealing
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -166,6 +170,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Webhook hosts exempt from the private/loopback address refusal (automation/egress.py).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 
 # --- Auth ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

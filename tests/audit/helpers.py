@@ -34,3 +34,30 @@ def raw(sql: str, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def values(entry_or_pk) -> dict:
+    """The stored row as the sealer hashes it."""
+    from audit.models import AuditLog
+
+    pk = getattr(entry_or_pk, "pk", entry_or_pk)
+    return AuditLog.objects.filter(pk=pk).values()[0]
+
+
+def rehash_from(first_pk: int, *, key: bytes, **edits):
+    """Rewrite the chain from `first_pk` on, as an attacker with owner rights would:
+    apply `edits` to that row, then recompute every later seal with `key`."""
+    from audit.models import AuditLog
+    from audit.sealing import row_hash
+
+    rows = list(AuditLog.objects.filter(seq__gte=AuditLog.objects.get(pk=first_pk).seq).order_by("seq").values())
+    prev = rows[0]["prev_hash"]
+    with triggers_off():
+        for row in rows:
+            if row["id"] == first_pk:
+                row.update(edits)
+            row["prev_hash"] = prev
+            prev = row_hash(row, key=key)
+            AuditLog.objects.filter(pk=row["id"]).update(
+                **{k: row[k] for k in edits if row["id"] == first_pk}, prev_hash=row["prev_hash"], hash=prev
+            )

@@ -20,6 +20,7 @@ def trail(user, admin_user):
     make_entries(3, actor=user, event_type="task.update", object_type="tasks.task", object_id=7)
     audit.record("task.delete", actor=admin_user, sensitivity=Sensitivity.HIGH, object_type="tasks.task", object_id=8)
     audit.record("user.admin_change", actor=admin_user, obj=user, sensitivity=Sensitivity.CRITICAL)
+    audit.seal_pending()
     return AuditLog.objects.order_by("id")
 
 
@@ -34,7 +35,8 @@ def test_list_and_filters(admin_api, trail, user, admin_user, django_assert_max_
         body = admin_api.get("/api/audit-logs/").json()
     assert body["count"] == 5 and body["results"][0]["event_type"] == "user.admin_change"
     assert body["results"][0]["actor"]["username"] == admin_user.username
-    assert {"hash", "prev_hash", "changes", "request_id", "ip", "created_at"} <= set(body["results"][0])
+    assert {"seq", "hash", "prev_hash", "changes", "request_id", "ip", "created_at"} <= set(body["results"][0])
+    assert body["results"][0]["seq"] == 5 and len(body["results"][0]["hash"]) == 64
 
     def ids(**params):
         return {r["id"] for r in admin_api.get("/api/audit-logs/", params).json()["results"]}
@@ -67,8 +69,11 @@ def test_csv_export_is_heavy_tier(admin_api, trail, settings):
     assert codes == [200, 200, 429]
 
 
-def test_verify_endpoint(admin_api, trail):
-    assert admin_api.get("/api/audit-logs/verify/").json() == {"ok": True, "checked": 5, "triggers": "ok"}
+def test_verify_endpoint(admin_api, trail, user):
+    audit.record("task.update", actor=user)  # not sealed yet
+    body = admin_api.get("/api/audit-logs/verify/").json()
+    assert body["ok"] is True and body["checked"] == 5 and body["triggers"] == "ok"
+    assert body["unsealed"]["count"] == 1 and body["anchor"]["status"] == "missing"
     victim = trail[1]
     with triggers_off():
         raw("UPDATE audit_auditlog SET object_id = %s WHERE id = %s", ["999", victim.pk])

@@ -53,6 +53,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.effects: list[str] = []
         self.script: list[int] = []
+        self.location: str | None = None  # sent as Location with a 3xx from the script
         self.block = threading.Event()  # set() = do not block
         self.block.set()
         self.arrived = threading.Event()
@@ -79,6 +80,8 @@ class Receiver:
                 receiver.block.wait(60)
                 try:
                     self.send_response(status)
+                    if 300 <= status < 400 and receiver.location:
+                        self.send_header("Location", receiver.location)
                     self.send_header("Content-Type", "application/json")
                     self.end_headers()
                     self.wfile.write(json.dumps({"ok": status < 300}).encode())
@@ -98,7 +101,17 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    """A receiver on 127.0.0.1, which an administrator allowed (WEBHOOK_ALLOWED_HOSTS)."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def unlisted_receiver():
+    """A receiver on 127.0.0.1 that nobody allowed: webhooks must never reach it."""
     r = Receiver()
     yield r
     r.close()

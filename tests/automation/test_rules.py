@@ -71,11 +71,34 @@ def test_derive_events():
     assert engine.derive_events("~", BASE, dict(BASE)) == ([], [])
 
 
-def test_webhook_url_rules():
+def test_webhook_url_rules(settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
     assert rules.webhook_url_error("https://example.com/x") is None
-    assert rules.webhook_url_error("http://127.0.0.1:8080/hook") is None
-    for bad in ("ftp://x.y/", "https:///nohost", "//x.y/", "x" * 600, None, 5, "file:///etc/passwd"):
+    assert rules.webhook_url_error("http://93.184.215.14:8080/hook") is None
+    # A name is only checked when the webhook is sent (egress.py): it may resolve differently then.
+    assert rules.webhook_url_error("http://localhost:8080/hook") is None
+    for bad in (
+        "ftp://x.y/",
+        "https:///nohost",
+        "//x.y/",
+        "x" * 600,
+        None,
+        5,
+        "file:///etc/passwd",
+        "https://user:pw@example.com/",
+        "https://token@example.com/",
+        "http://example.com:99999/",
+        "http://127.0.0.1:8080/hook",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+        "http://0.0.0.0/",
+    ):
         assert rules.webhook_url_error(bad), bad
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1", "::1"]
+    assert rules.webhook_url_error("http://127.0.0.1:8080/hook") is None
+    assert rules.webhook_url_error("http://[::1]:8080/hook") is None
 
 
 def test_signature_is_hmac_sha256_of_the_body():

@@ -69,6 +69,7 @@ def test_beat_schedule_names_real_tasks():
         "automation.tasks.weekly_reports",
         "automation.tasks.requeue_stale_runs",
         "contorl.sweep_orphan_files",
+        "audit.seal_and_anchor",
     }
     app.loader.import_default_modules()
     assert names <= set(app.tasks)

@@ -50,6 +50,7 @@ class Worker:
             "DB_POOL_MIN_SIZE": "1",
             "DB_POOL_MAX_SIZE": "4",
             "WEBHOOK_TIMEOUT_SECONDS": "30",
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the test receiver (conftest.Receiver)
             "PYTHONUNBUFFERED": "1",
         }
         self.log_path = log_path

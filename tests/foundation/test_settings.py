@@ -59,6 +59,7 @@ def production_env(redis_url) -> dict:
     return clean_env(
         DJANGO_ENV="production",
         SECRET_KEY=PROD_SECRET,
+        AUDIT_HMAC_KEY="k" * 48,  # check --deploy requires it (audit.E001)
         DATABASE_URL=os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
         REDIS_URL=redis_url,
         ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -27,6 +27,7 @@ PARAMS = {"project_id": "P", "task_id": "T", "room_id": "R", "pk": "N", "id": "N
 def production_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(64), DJANGO_SETTINGS_MODULE="contorl.settings")
+    env.setdefault("AUDIT_HMAC_KEY", secrets.token_urlsafe(48))  # check --deploy requires it (audit.E001)
     env.update(extra)
     return env
 

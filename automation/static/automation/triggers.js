@@ -142,6 +142,17 @@
     const action = b.getAttribute("data-action");
     if (action === "edit") openEditor(trigger);
     else if (action === "log") loadLog(trigger);
+    else if (action === "webhooks") {
+      const enable = !trigger.webhooks_enabled;
+      if (enable) {
+        const urls = trigger.actions.filter(function (a) { return a.type === "webhook"; }).map(function (a) { return a.url; });
+        if (!confirm(gettext("Send this project's task data to these addresses?") + "\n\n" + urls.join("\n"))) return;
+      }
+      b.disabled = true;
+      const res = await api("PATCH", "/api/triggers/" + trigger.id + "/", { version: trigger.version, webhooks_enabled: enable });
+      if (res.ok) location.reload();
+      else { b.disabled = false; alert((res.data && res.data.error && res.data.error.message) || gettext("Could not change the webhooks.")); }
+    }
     else if (action === "delete") {
       if (!confirm(gettext("Delete this trigger and its execution log?"))) return;
       const res = await api("DELETE", "/api/triggers/" + trigger.id + "/");
