@@ -26,10 +26,6 @@ if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
 # Production must set it (check --deploy refuses); development generates var/audit-hmac.key.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
 AUDIT_ANCHOR_INTERVAL = env.int("AUDIT_ANCHOR_INTERVAL", default=300)  # seconds between anchors after sealing
-# Keys the audit hash chain (audit/keys.py): never stored in the database it protects.
-# Production must set it (check --deploy refuses); development generates var/audit-hmac.key.
-AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
-AUDIT_ANCHOR_INTERVAL = env.int("AUDIT_ANCHOR_INTERVAL", default=300)  # seconds between anchors after sealing
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
