@@ -1,5 +1,7 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from .errors import NotFound, ServiceUnavailable, json_error_response
 
@@ -46,6 +48,28 @@ def handler400(request, exception=None):
     return render(request, "contorl/error.html", {"status": 400}, status=400)
 
 
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page links; the icon itself is an SVG in static/.
+    return redirect(static("img/favicon.svg"), permanent=True)
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django has no handler405: a view refusing the method (require_POST, a class-based view)
+    returns a bare HttpResponseNotAllowed with an empty body. People get the app's error page
+    instead; the API keeps DRF's JSON envelope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed) and not _is_api(request) and not response.content:
+            page = render(request, "contorl/error.html", {"status": 405}, status=405)
+            page["Allow"] = response["Allow"]
+            return page
+        return response
+
+
 def csrf_failure(request, reason=""):
     if _is_api(request):
         from .errors import Forbidden
@@ -54,4 +78,13 @@ def csrf_failure(request, reason=""):
     return render(request, "contorl/error.html", {"status": 403, "reason": reason}, status=403)
 
 
-__all__ = ["dashboard", "handler404", "handler500", "handler403", "handler400", "ServiceUnavailable"]
+__all__ = [
+    "dashboard",
+    "favicon",
+    "MethodNotAllowedPageMiddleware",
+    "handler404",
+    "handler500",
+    "handler403",
+    "handler400",
+    "ServiceUnavailable",
+]
