@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",  # a used or signed-out refresh token is refused
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -62,10 +63,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "contorl.security.InputSanityMiddleware",  # NUL bytes in query/form: 400, not a database 500
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "contorl.security.InputSanityMiddleware",  # NUL bytes in query/form: 400, not a database 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "contorl.views.MethodNotAllowedPageMiddleware",
     "contorl.security.ContentSecurityPolicyMiddleware",
@@ -246,6 +247,10 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": __import__("datetime").timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": __import__("datetime").timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
 }
+    # Each refresh hands out a new refresh token and blacklists the one used: a stolen
+    # refresh token works at most once, and its theft shows when the owner's next refresh fails.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 SPECTACULAR_SETTINGS = {
     "TITLE": "CONTORL API",
     "DESCRIPTION": "Project control and incident response. Errors use the envelope "

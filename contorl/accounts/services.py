@@ -102,3 +102,18 @@ def department_update(*, department: Department, version: int, by: User, request
         "department.update", actor=by, obj=department, sensitivity=Sensitivity.MEDIUM, changes=fields, request=request
     )
     return department
+
+
+@transaction.atomic
+def user_refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklist every unexpired refresh token issued to `user` (sign out everywhere).
+
+    `tokens_valid_after` already refuses them by their issue time; the blacklist is the
+    record simplejwt itself checks, so a token stays refused whatever happens to that stamp.
+    """
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    created = BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
+    return len(created)

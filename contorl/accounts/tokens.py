@@ -3,6 +3,7 @@ token issued before that stamp is refused by the API, the refresh endpoint and t
 (access tokens would otherwise live on for 15 minutes and refresh tokens for 7 days)."""
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication, serializers
@@ -29,12 +30,22 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
 
 class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
+    """Refresh tokens rotate (settings.SIMPLE_JWT): the one used is blacklisted."""
+
     def validate(self, attrs):
-        refresh = self.token_class(attrs["refresh"])
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, blacklist
         user = get_user_model().objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
         if user is None or not user.is_active or revoked(user, refresh):
             raise InvalidToken(_("This token was signed out."), code="token_revoked")
-        return super().validate(attrs)
+        from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+        with transaction.atomic():
+            # Two refreshes racing with one token: the row lock lets only the first rotate
+            # it; the second then finds it blacklisted (token_not_valid, 401).
+            jti = refresh.payload.get(api_settings.JTI_CLAIM)
+            OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+            refresh.check_blacklist()
+            return super().validate(attrs)
 
 
 class RevocableJWTScheme(SimpleJWTScheme):
