@@ -27,9 +27,9 @@ from django.utils import timezone
 from audit import services as audit
 from audit.services import Sensitivity
 from contorl import metrics, ratelimits
-from . import services as account_services
 from contorl.errors import NotFound
 
+from . import services as account_services
 from .sessions_models import UserSession, key_hash
 
 log = logging.getLogger("contorl.sessions")
@@ -142,11 +142,11 @@ def session_sign_out(*, session: UserSession, by, request=None) -> None:
 
 
 @transaction.atomic
-    # API clients are the user's other sessions too: their refresh tokens stop working.
-    account_services.user_refresh_tokens_revoke(user=user)
 def session_sign_out_others(*, user, current_key: str | None, request=None) -> int:
     """End every session of `user` except the one making the request."""
     rows = list(UserSession.objects.filter(user=user).exclude(key_hash=key_hash(current_key or "")))
+    # API clients are the user's other sessions too: their refresh tokens stop working.
+    account_services.user_refresh_tokens_revoke(user=user)
     if rows:
         _end(rows)
         audit.record(
@@ -170,10 +170,10 @@ def user_sign_out_everywhere(*, user, by, request=None) -> int:
     untracked = _untracked_session_keys(user, tracked)
     _end(rows)
     engine = import_module(settings.SESSION_ENGINE)
-    account_services.user_refresh_tokens_revoke(user=user)
     for key in untracked:
         engine.SessionStore(session_key=key).delete()
     # API clients too: every JWT issued until now stops working (accounts/tokens.py).
+    account_services.user_refresh_tokens_revoke(user=user)
     user.tokens_valid_after = timezone.now()
     type(user).objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
     _close_sockets([user_sockets_group(user.pk)])
