@@ -99,6 +99,11 @@ TRIGGER_ATTEMPTS = Counter(
 RATELIMIT_REJECTIONS = Counter(
     "contorl_ratelimit_rejections", "Requests and WebSocket frames refused by the rate limiter, by tier.", ["tier"]
 )
+VERSION_CONFLICTS = Counter(
+    "contorl_version_conflicts",
+    "Writes refused with 409 version_conflict (stale version), by entity (app_label.Model).",
+    ["entity"],
+)
 SIGNINS = Counter(
     "contorl_signins",
     "Session sign-ins, by outcome (success, failure, directory_unavailable).",
@@ -150,6 +155,10 @@ def trigger_attempt(outcome: str) -> None:
 
 def ratelimit_rejected(tier: str) -> None:
     RATELIMIT_REJECTIONS.labels(tier).inc()
+
+
+def version_conflict(entity: str) -> None:
+    VERSION_CONFLICTS.labels(entity).inc()
 
 
 def signin(outcome: str) -> None:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tasks",
     "rooms",
     "automation",
+    "planning",
 ]
 
 MIDDLEWARE = [

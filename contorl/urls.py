@@ -44,6 +44,7 @@ urlpatterns = [
         sessions_views.SignOutEverywhereApi.as_view(),
         name="user-sign-out-everywhere",
     ),
+    path("api/planning/", include("planning.urls")),
     path("api/", include(router.urls)),
     path("", include("tasks.urls")),
     path("", include("rooms.urls")),

@@ -14,6 +14,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import metrics
 from .errors import ValidationFailed, VersionConflict
 
 log = logging.getLogger("contorl.conflicts")
@@ -57,6 +58,9 @@ def versioned_update(instance, *, version: int, fields: dict, by=None):
     if not matched:
         current = model._base_manager.filter(pk=instance.pk).first()
         current_version = current.version if current else None
+        # Every 409 version_conflict in CONTORL starts here: one log line (ids and versions,
+        # never field values) and one count in /metrics per refused write.
+        metrics.version_conflict(model._meta.label)
         log.info(
             "version_conflict",
             extra={

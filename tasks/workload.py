@@ -3,7 +3,8 @@
 Load model: every live task that is not in a done column, has an assignee, estimated hours
 and a due date contributes its hours spread evenly over the weeks from its start week to its
 due week (only the due week when it has no start date). Tasks without a due date are not
-scheduled, so they do not count.
+scheduled, so they do not count. Sources in LOAD_SOURCES add more (planning: each working day
+of a resource assignment of a worker who is a user adds its hours_per_day).
 
 Caching: results live in the Django cache under a *generation* key. Any write that can change
 a load (task create/update/move/assign/delete/restore, a status's is_done, a user's capacity
@@ -32,6 +33,9 @@ from contorl.errors import Forbidden, ValidationFailed
 from .models import Status, Task
 
 workload_changed = Signal()  # send(sender=...) after any write that changes assigned hours
+# Other apps add load here (planning: resource assignments): fn(user_ids, start, end) yields
+# (user_id, day, hours); each hour lands in the week of its day. Their writes send workload_changed.
+LOAD_SOURCES: list = []
 
 GENERATION_KEY = "workload:generation"
 CACHE_SECONDS = 300
@@ -195,6 +199,11 @@ def compute(users_qs, *, start: datetime.date, weeks: int) -> dict:
             index = (first_week - start).days // 7 + i
             if 0 <= index < weeks:
                 hours[assignee_id][index] += share
+    for source in LOAD_SOURCES:
+        for user_id, day, extra in source(list(hours), start, end):
+            index = (monday(day) - start).days // 7
+            if user_id in hours and 0 <= index < weeks:
+                hours[user_id][index] += Decimal(extra)
     rows = []
     for u in users:
         capacity = float(u.weekly_capacity_hours or 0)

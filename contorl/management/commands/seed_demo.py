@@ -17,7 +17,7 @@ USERS = [
     ("carol", "Carol", "Wu", "MAINT", "engineer", False, False, "contorl-demo"),
     ("dave", "Dave", "Huang", "QA", "operator", False, False, "contorl-demo"),
 ]
-APP_SEEDS = ["tasks", "rooms", "notifications", "automation"]
+APP_SEEDS = ["tasks", "rooms", "notifications", "automation", "planning"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,282 @@
+"""Capacity (per worker per day) and plan vs actual (per week), computed in Python over a few
+queries. Calendar rules, the same everywhere:
+
+- Working days are Monday to Friday. Assignments and capacity count on working days only.
+- Daily capacity = weekly capacity / 5, minus the `hours_off` of live calendar exceptions
+  covering the day (never below 0).
+- A worker is over-allocated on a day when the hours of their live assignments (all
+  projects) exceed that day's capacity.
+- Planned hours of an assignment = hours_per_day x its working days; planned cost prices
+  each day with the rate of the worker's type valid that day (like actuals). Hours on a
+  day without a rate are reported as `unpriced_*_hours` and left out of the cost.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from contorl.errors import ValidationFailed
+
+from .models import Actual, Rate, ResourceAssignment, WorkerException
+
+ZERO = Decimal(0)
+MAX_CAPACITY_DAYS = 92
+MAX_REPORT_WEEKS = 157
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def monday(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def week_label(day: datetime.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def days(start: datetime.date, end: datetime.date):
+    day = start
+    while day <= end:
+        yield day
+        day += datetime.timedelta(days=1)
+
+
+def is_working_day(day: datetime.date) -> bool:
+    return day.weekday() < 5
+
+
+def parse_date(query, name: str, default=None):
+    raw = query.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        day = datetime.date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValidationFailed.field(name, "A date as YYYY-MM-DD.") from None
+    if not 2000 <= day.year <= 2100:
+        raise ValidationFailed.field(name, "A date from 2000 to 2100.")
+    return day
+
+
+# --- rates -------------------------------------------------------------------------------
+
+
+class RateBook:
+    """All live rates of some worker types, looked up by day without further queries."""
+
+    def __init__(self, worker_type_ids):
+        self._rates: dict[int, list[Rate]] = defaultdict(list)
+        for rate in Rate.objects.filter(worker_type_id__in=set(worker_type_ids)).order_by("valid_from"):
+            self._rates[rate.worker_type_id].append(rate)
+
+    def on(self, worker_type_id: int, day: datetime.date) -> Decimal | None:
+        for rate in self._rates.get(worker_type_id, ()):
+            if rate.valid_from <= day and (rate.valid_to is None or day <= rate.valid_to):
+                return rate.cost_per_hour
+        return None
+
+
+# --- capacity ----------------------------------------------------------------------------
+
+
+def assigned_by_worker_day(worker_ids, start, end) -> dict[tuple[int, datetime.date], Decimal]:
+    assigned: dict[tuple[int, datetime.date], Decimal] = defaultdict(lambda: ZERO)
+    rows = ResourceAssignment.objects.filter(worker_id__in=worker_ids, start__lte=end, end__gte=start).values_list(
+        "worker_id", "start", "end", "hours_per_day"
+    )
+    for worker_id, a_start, a_end, hours in rows:
+        for day in days(max(a_start, start), min(a_end, end)):
+            if is_working_day(day):
+                assigned[worker_id, day] += hours
+    return assigned
+
+
+def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
+    """Rows for `workers` (a list): per day capacity, leave, assigned and over_allocated."""
+    ids = [w.pk for w in workers]
+    assigned = assigned_by_worker_day(ids, start, end)
+    leave: dict[tuple[int, datetime.date], Decimal] = defaultdict(lambda: ZERO)
+    exceptions = WorkerException.objects.filter(worker_id__in=ids, start__lte=end, end__gte=start).values_list(
+        "worker_id", "start", "end", "hours_off"
+    )
+    for worker_id, e_start, e_end, hours_off in exceptions:
+        for day in days(max(e_start, start), min(e_end, end)):
+            if is_working_day(day):
+                leave[worker_id, day] += hours_off
+    rows = []
+    for worker in workers:
+        daily = (worker.weekly_capacity_hours / 5).quantize(Decimal("0.01"))
+        cells, over_days = [], 0
+        total_capacity = total_assigned = ZERO
+        for day in days(start, end):
+            base = daily if is_working_day(day) else ZERO
+            off = min(leave[worker.pk, day], base)
+            cap = base - off
+            load = assigned[worker.pk, day]
+            over = load > cap
+            over_days += over
+            total_capacity += cap
+            total_assigned += load
+            cells.append(
+                {
+                    "date": day.isoformat(),
+                    "capacity": money(cap),
+                    "leave": money(off),
+                    "assigned": money(load),
+                    "over_allocated": over,
+                }
+            )
+        rows.append(
+            {
+                "worker": {
+                    "id": worker.pk,
+                    "name": worker.name,
+                    "user": worker.user_id,
+                    "department": worker.department_id,
+                    "worker_type": worker.worker_type_id,
+                    "weekly_capacity_hours": money(worker.weekly_capacity_hours),
+                },
+                "days": cells,
+                "capacity_hours": money(total_capacity),
+                "assigned_hours": money(total_assigned),
+                "over_allocated_days": over_days,
+            }
+        )
+    return rows
+
+
+def workload_source(user_ids, start: datetime.date, end: datetime.date):
+    """For tasks/workload.py: (user id, day, hours) of the assignments of workers who are users."""
+    rows = ResourceAssignment.objects.filter(
+        worker__user_id__in=user_ids, worker__is_deleted=False, start__lte=end, end__gte=start
+    ).values_list("worker__user_id", "start", "end", "hours_per_day")
+    for user_id, a_start, a_end, hours in rows:
+        for day in days(max(a_start, start), min(a_end, end)):
+            if is_working_day(day):
+                yield user_id, day, hours
+
+
+# --- plan vs actual ----------------------------------------------------------------------
+
+
+def _empty_week() -> dict:
+    return {
+        "planned_hours": ZERO,
+        "planned_cost": ZERO,
+        "actual_hours": ZERO,
+        "actual_cost": ZERO,
+        "unpriced_planned_hours": ZERO,
+        "unpriced_actual_hours": ZERO,
+    }
+
+
+def plan_vs_actual(*, projects, phase=None, start=None, end=None) -> dict:
+    """Per ISO week of [start, end]: planned vs actual hours and cost for the live
+    assignments and actuals of `projects` (ids), or of one `phase` within them."""
+    assignments = ResourceAssignment.objects.filter(project_id__in=projects)
+    actuals = Actual.objects.filter(project_id__in=projects)
+    if phase is not None:
+        assignments, actuals = assignments.filter(phase=phase), actuals.filter(phase=phase)
+    if start is None or end is None:
+        bounds = [
+            d
+            for d in (
+                *assignments.order_by("start").values_list("start", flat=True)[:1],
+                *assignments.order_by("-end").values_list("end", flat=True)[:1],
+                *actuals.order_by("date").values_list("date", flat=True)[:1],
+                *actuals.order_by("-date").values_list("date", flat=True)[:1],
+            )
+        ]
+        today = datetime.date.today()
+        start = start or (min(bounds) if bounds else monday(today))
+        end = end or (max(bounds) if bounds else monday(today) + datetime.timedelta(days=6))
+    if end < start:
+        raise ValidationFailed.field("end", "The end must not be before the start.")
+    first = monday(start)
+    if (monday(end) - first).days // 7 + 1 > MAX_REPORT_WEEKS:
+        raise ValidationFailed.field("end", f"At most {MAX_REPORT_WEEKS} weeks per report.")
+    weeks: dict[datetime.date, dict] = {}
+    week = first
+    while week <= end:
+        weeks[week] = _empty_week()
+        week += datetime.timedelta(days=7)
+
+    planned = list(
+        assignments.filter(start__lte=end, end__gte=start).values_list(
+            "worker__worker_type_id", "start", "end", "hours_per_day"
+        )
+    )
+    done = list(actuals.filter(date__gte=start, date__lte=end).values_list("date", "hours", "cost"))
+    book = RateBook({row[0] for row in planned})
+    for type_id, a_start, a_end, hours in planned:
+        for day in days(max(a_start, start), min(a_end, end)):
+            if not is_working_day(day):
+                continue
+            cell = weeks[monday(day)]
+            cell["planned_hours"] += hours
+            rate = book.on(type_id, day)
+            if rate is None:
+                cell["unpriced_planned_hours"] += hours
+            else:
+                cell["planned_cost"] += hours * rate
+    for day, hours, cost in done:
+        cell = weeks[monday(day)]
+        cell["actual_hours"] += hours
+        if cost is None:
+            cell["unpriced_actual_hours"] += hours
+        else:
+            cell["actual_cost"] += cost
+
+    rows, totals = [], _empty_week()
+    cumulative_planned = cumulative_actual = ZERO
+    for week_start, cell in weeks.items():
+        for key, value in cell.items():
+            totals[key] += value
+        cumulative_planned += cell["planned_hours"]
+        cumulative_actual += cell["actual_hours"]
+        rows.append(
+            {
+                "week": week_label(week_start),
+                "week_start": week_start.isoformat(),
+                **{k: money(v) for k, v in cell.items()},
+                "remaining_hours": money(cell["planned_hours"] - cell["actual_hours"]),
+                "remaining_cost": money(cell["planned_cost"] - cell["actual_cost"]),
+                "cumulative_planned_hours": money(cumulative_planned),
+                "cumulative_actual_hours": money(cumulative_actual),
+            }
+        )
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "weeks": rows,
+        "totals": {
+            **{k: money(v) for k, v in totals.items()},
+            "remaining_hours": money(totals["planned_hours"] - totals["actual_hours"]),
+            "remaining_cost": money(totals["planned_cost"] - totals["actual_cost"]),
+        },
+    }
+
+
+CSV_COLUMNS = (
+    "week",
+    "week_start",
+    "planned_hours",
+    "planned_cost",
+    "actual_hours",
+    "actual_cost",
+    "remaining_hours",
+    "remaining_cost",
+    "unpriced_planned_hours",
+    "unpriced_actual_hours",
+)
+
+
+def plan_vs_actual_csv_rows(report: dict):
+    yield CSV_COLUMNS
+    for row in report["weeks"]:
+        yield tuple(row[c] for c in CSV_COLUMNS)
+    totals = report["totals"]
+    yield ("total", "", *(totals[c] for c in CSV_COLUMNS[2:]))
