@@ -62,3 +62,33 @@ def _bad_input(request, where: str):
     if request.path.startswith("/api/"):
         return json_error_response(ValidationFailed(message, details={where: [message]}))
     return render(request, "contorl/error.html", {"status": 400}, status=400)
+
+
+def local_secret_key(path) -> str:
+    """The development SECRET_KEY: random, made once per checkout in `path` (mode 0600).
+
+    A key committed to the repository would sign JWTs and sessions that every other
+    checkout accepts; this one exists only here. Two processes starting at once race to
+    create the file; os.link is atomic, so both end up reading the same key.
+    """
+    import os
+    import secrets
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(64) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ValueError(f"{path} holds no usable secret key; delete it to make a new one.")
+    return key

@@ -16,12 +16,19 @@ VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
-DEFAULT_SECRET_KEY = "contorl-embedded-insecure-key-change-me"
+DEFAULT_SECRET_KEY = "contorl-embedded-insecure-key-change-me"  # refused everywhere; kept to name it
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
-SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
-if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured("DJANGO_ENV=production needs a SECRET_KEY of 50+ random characters.")
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and not PRODUCTION:
+    # Development: a random key per checkout (var/secret_key, 0600), never a committed one.
+    from contorl.security import local_secret_key
+
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")
+if SECRET_KEY == DEFAULT_SECRET_KEY or (PRODUCTION and len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY: DJANGO_ENV=production needs 50+ random characters, and the old committed key is refused."
+    )
 # Keys the audit hash chain (audit/keys.py): never stored in the database it protects.
 # Production must set it (check --deploy refuses); development generates var/audit-hmac.key.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
