@@ -54,3 +54,44 @@ def test_trigger_editor_and_execution_log_at_390px(signed_in):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "automation-weekly-report-390")
     assert errors == []
+
+
+def test_owner_enables_webhooks_of_a_copied_trigger(signed_in):
+    page = signed_in("alice", viewport={"width": 390, "height": 844})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    project_id = page.evaluate(
+        "async () => { const r = await window.contorl.api('GET', '/api/projects/'); "
+        "return (r.data.results || r.data)[0].id; }"
+    )
+    # As a template copy leaves it: webhook actions off.
+    made = page.evaluate(
+        "async (pid) => (await window.contorl.api('POST', '/api/projects/' + pid + '/triggers/',"
+        " {name: 'Held hook', event: 'task_created', webhooks_enabled: false,"
+        "  actions: [{type: 'webhook', url: 'https://hooks.example.com/in'}]})).data",
+        project_id,
+    )
+    assert made["webhooks_enabled"] is False
+    page.goto(f"/projects/{project_id}/triggers/")
+    item = page.locator(".trigger-item", has_text="Held hook")
+    assert item.locator(".webhooks-off").inner_text() == "Webhooks off"
+    dialogs = []
+
+    def accept(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    with page.expect_navigation():
+        item.locator("[data-action=webhooks]").click()
+    assert "https://hooks.example.com/in" in dialogs[0]  # the owner sees where data would go
+    item = page.locator(".trigger-item", has_text="Held hook")
+    assert item.locator(".webhooks-off").count() == 0
+    assert item.locator("[data-action=webhooks]").inner_text() == "Disable webhooks"
+    state = page.evaluate(
+        "async (id) => (await window.contorl.api('GET', '/api/triggers/' + id + '/')).data.webhooks_enabled",
+        made["id"],
+    )
+    assert state is True
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert errors == []
