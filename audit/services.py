@@ -93,9 +93,10 @@ def record(
     }
     with transaction.atomic():
         entry = AuditLog.objects.create(**values, created_at=timezone.now())
-        seal_after_commit()
         if sensitivity == Sensitivity.CRITICAL:
             _alert_admins(entry, actor)
+    # Outside our own savepoint: queued at the caller's level, one run serves all its rows.
+    seal_after_commit()
     log.info(
         "audit %s (%s) on %s %s",
         event_type,
