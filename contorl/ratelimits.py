@@ -5,6 +5,7 @@ every daphne process counts against the same budget. Operators tune each tier wi
 RATELIMIT_STANDARD / _SENSITIVE / _HEAVY / _CHAT (e.g. "600/m", "10/s").
 """
 
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -24,17 +25,50 @@ def rate_for(tier: str) -> str:
 
 
 def client_ip(request) -> str:
-    """The caller's address, for rate limits and the audit trail.
+    """The caller's address, for rate limits, sessions and the audit trail: the one place
+    that reads it.
 
-    X-Real-IP is believed only from a proxy in TRUSTED_PROXIES (nginx on this host by
-    default), which overwrites it; from anyone else it is just a header a client can set to
-    dodge the per-address limits.
+    X-Real-IP and X-Forwarded-For are believed only when the peer itself is a proxy named in
+    TRUSTED_PROXIES (addresses or CIDR networks; none by default). When daphne serves
+    clients directly, anyone can send those headers to dodge the per-address limits or
+    forge the audit trail's address. From a trusted proxy, X-Real-IP wins; otherwise the
+    rightmost X-Forwarded-For entry that is not itself a trusted proxy.
     """
-    peer = request.META.get("REMOTE_ADDR") or ""
-    forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
-    if forwarded and peer in settings.TRUSTED_PROXIES:
-        return forwarded
-    return peer or "unknown"
+    peer = (request.META.get("REMOTE_ADDR") or "").strip()
+    if not peer or not _trusted(peer):
+        return peer or "unknown"
+    real_ip = request.META.get("HTTP_X_REAL_IP", "").strip()
+    if _valid_ip(real_ip):
+        return real_ip
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed(hops):
+        if not _valid_ip(hop):
+            break  # garbage in the chain: stop believing it
+        if not _trusted(hop):
+            return hop
+    return peer
+
+
+def _valid_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            log.warning("TRUSTED_PROXIES: %r is not an address or network", entry)
+    return False
 
 
 def identity(request) -> str:

@@ -283,8 +283,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits (contorl/ratelimits.py is the one policy) --------------------------------
-# Peers whose X-Real-IP header is believed (the reverse proxy); see ratelimits.client_ip.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+# Peers whose X-Real-IP / X-Forwarded-For headers are believed: the reverse proxy, by address
+# or CIDR network (see ratelimits.client_ip). None by default: daphne serving clients directly
+# must not let them choose their own address. Behind nginx on this host: 127.0.0.1,::1.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_STANDARD = env.str("RATELIMIT_STANDARD", default="60/m")
 RATELIMIT_SENSITIVE = env.str("RATELIMIT_SENSITIVE", default="20/m")

@@ -200,6 +200,7 @@ class Stack:
             CSRF_TRUSTED_ORIGINS=origins,
             CHANNEL_PREFIX="contorl-stack",
             CACHE_KEY_PREFIX="contorl-stack",
+            TRUSTED_PROXIES="127.0.0.1,::1",  # nginx in front; its X-Real-IP names the client
             DB_POOL_MIN_SIZE=env.get("DB_POOL_MIN_SIZE", "2"),
             DB_POOL_MAX_SIZE=env.get("DB_POOL_MAX_SIZE", "10"),
             DB_POOL_TIMEOUT=env.get("DB_POOL_TIMEOUT", "3"),

@@ -85,17 +85,68 @@ def test_sensitive_limit_is_shared_through_redis_across_threads(redis_cache, use
         ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # nginx on this host: believed
         ("198.51.100.4", "203.0.113.7", "198.51.100.4"),  # a client sending the header itself
         ("198.51.100.4", "", "198.51.100.4"),
+        ("10.1.2.3", "203.0.113.7", "203.0.113.7"),  # a proxy inside a trusted network
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),
     ],
 )
-def test_x_real_ip_is_believed_only_from_a_trusted_proxy(rf, peer, real_ip, expected):
+def test_x_real_ip_is_believed_only_from_a_trusted_proxy(rf, settings, peer, real_ip, expected):
     from contorl.ratelimits import client_ip
 
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "::1", "10.0.0.0/8"]
     request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_REAL_IP=real_ip)
     assert client_ip(request) == expected
 
 
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),
+        ("127.0.0.1", "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # the client's own entry is not believed
+        ("127.0.0.1", "6.6.6.6, 203.0.113.7, 10.0.0.5", "203.0.113.7"),  # skip our inner proxies
+        ("127.0.0.1", "203.0.113.7, junk", "127.0.0.1"),
+        ("198.51.100.4", "203.0.113.7", "198.51.100.4"),  # untrusted peer: header ignored
+    ],
+)
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(rf, settings, peer, forwarded, expected):
+    from contorl.ratelimits import client_ip
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_no_proxy_is_trusted_by_default():
+    from django.conf import settings
+
+    if "TRUSTED_PROXIES" not in __import__("os").environ:
+        assert settings.TRUSTED_PROXIES == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_daphne_serving_directly_ignores_a_spoofed_x_real_ip(user, settings):
+    """Through the ASGI application, as daphne runs it, with the peer on this host and no
+    TRUSTED_PROXIES set: each attempt names a fresh X-Real-IP, and all share one budget."""
+    import httpx
+
+    from contorl.asgi import application
+
+    settings.RATELIMIT_SENSITIVE = "2/m"
+    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40123))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        codes = []
+        for i in range(3):
+            response = await client.post(
+                "/api/auth/token/",
+                json={"username": user.username, "password": "wrong"},
+                headers={"X-Real-IP": f"10.9.8.{i}", "X-Forwarded-For": f"10.7.6.{i}"},
+            )
+            codes.append(response.status_code)
+    assert codes == [401, 401, 429]
+
+
 def test_a_spoofed_x_real_ip_does_not_buy_fresh_sign_in_attempts(anon_api, user, settings):
     settings.RATELIMIT_SENSITIVE = "2/m"
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
     codes = [
         anon_api.post(
             "/api/auth/token/",
