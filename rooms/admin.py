@@ -1,7 +1,10 @@
 """Admin for incident rooms: read-mostly. Writes that matter go through the services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
+
+from contorl.errors import DomainError
+from tasks.admin import VersionCheckForm
 
 from .models import Message, MessageEditHistory, Reaction, Room, RoomFile, RoomMember, RoomTemplate
 
@@ -16,6 +19,7 @@ class RoomMemberInline(admin.TabularInline):
 
 @admin.register(Room)
 class RoomAdmin(SimpleHistoryAdmin):
+    form = VersionCheckForm  # carries the version the form was opened at
     list_display = ("title", "status", "severity", "location", "last_seq", "created_by", "updated_at")
     list_filter = ("status", "severity")
     search_fields = ("title", "location", "description")
@@ -27,12 +31,21 @@ class RoomAdmin(SimpleHistoryAdmin):
         return False  # rooms are opened through the app (owner membership, system message)
 
     def save_model(self, request, obj, form, change):
-        # Through the one versioned write path, so history, audit and the live event happen.
+        # Through the one versioned write path, so history, audit and the live event happen,
+        # with the version the form was opened at: a change made meanwhile (API, another
+        # admin) is a conflict, never silently overwritten. The form's clean() catches most;
+        # the compare-and-set catches a change between clean() and here.
         from . import services
 
-        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        names = {f.name for f in Room._meta.concrete_fields}
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in names}
         current = Room.objects.get(pk=obj.pk)
-        services.room_update(room=current, by=request.user, version=current.version, fields=fields)
+        try:
+            services.room_update(
+                room=current, by=request.user, version=form.cleaned_data["expected_version"], fields=fields
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
 
 @admin.register(RoomTemplate)
