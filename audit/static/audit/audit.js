@@ -21,17 +21,27 @@
     }
     const r = res.data;
     const lines = [];
-    if (r.ok) {
-      lines.push(fmt(gettext("Chain intact: %s entries checked."), [r.checked]));
-    } else {
+    if (r.broken) {
       lines.push(fmt(gettext("Chain BROKEN at entry #%s (%s): %s"), [r.broken.id, r.broken.event_type, r.broken.reason]));
       lines.push(fmt(gettext("%s entries before it are intact."), [r.checked]));
+    } else {
+      lines.push(fmt(gettext("Chain intact: %s entries checked."), [r.checked]));
+    }
+    // Rows wait for the sealer for a moment after their transaction commits.
+    if (r.unsealed && r.unsealed.count) lines.push(fmt(gettext("%s entries not sealed yet."), [r.unsealed.count]));
+    const anchor = r.anchor || {};
+    if (anchor.status === "ok") {
+      lines.push(fmt(gettext("Matches the anchor of %s."), [anchor.anchored_at]));
+    } else if (anchor.status === "missing") {
+      lines.push(gettext("No anchor yet: deleting the newest entries would go unnoticed."));
+    } else if (anchor.status) {
+      lines.push(gettext("Anchor check failed:") + " " + anchor.detail);
     }
     if (r.triggers !== "ok") lines.push(gettext("Append-only triggers are missing:") + " " + r.triggers);
     out.className = "card audit-verify " + (r.ok && r.triggers === "ok" ? "ok" : "bad");
     out.textContent = "";
     lines.forEach(function (line) { const p = document.createElement("p"); p.textContent = line; out.appendChild(p); });
-    if (!r.ok) {
+    if (r.broken) {
       const a = document.createElement("a");
       a.href = "?id=" + encodeURIComponent(r.broken.id);
       a.textContent = gettext("Show that entry");
