@@ -223,3 +223,76 @@ def test_network_errors_name_no_details(eager, project, people, settings, django
     rows = list(TriggerExecution.objects.order_by("attempt"))
     assert [r.outcome for r in rows] == ["retrying", "retrying", "retrying", "failed"]  # transient
     assert {r.error for r in rows} == {"Webhook network error: ConnectError"}
+
+
+def _self_signed(tmp_path, name: str):
+    """A certificate for `name` only (not for any IP), and its key, as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_https_to_the_pinned_address_keeps_sni_and_certificate_check_on_the_name(
+    monkeypatch, settings, unlisted_receiver, tmp_path
+):
+    """Connecting to the checked IP must not weaken TLS: the server sees the URL's name as SNI
+    and the certificate is verified against that name (it names no IP, so it would fail)."""
+    import ssl
+
+    import httpx
+
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    cert, key = _self_signed(tmp_path, "pinned.example")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    sni_seen = []
+    server_ctx.sni_callback = lambda sock, name, ctx: sni_seen.append(name)
+    server = unlisted_receiver.server
+    server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+
+    real_context = httpx.create_ssl_context
+
+    def trusting_the_test_ca(**kwargs):
+        ctx = real_context(**kwargs)
+        ctx.load_verify_locations(cafile=str(cert))
+        return ctx
+
+    monkeypatch.setattr(egress.httpx, "create_ssl_context", trusting_the_test_ca)
+    monkeypatch.setattr(egress, "address_refusal", lambda ip: None if str(ip) == "127.0.0.1" else "private")
+    lookups = _fake_dns(monkeypatch, {"pinned.example": [["127.0.0.1"]]})
+    with egress.client() as http:
+        response = http.post(f"https://pinned.example:{port}/hook", content=b"{}", timeout=5)
+        assert response.status_code == 200
+        assert sni_seen == ["pinned.example"] and lookups == ["pinned.example"]
+        assert unlisted_receiver.requests[0]["headers"]["Host"] == f"pinned.example:{port}"
+        # The same certificate does not pass for another name that resolves to the same address.
+        _fake_dns(monkeypatch, {"other.example": [["127.0.0.1"]]})
+        with pytest.raises(httpx.ConnectError):
+            http.post(f"https://other.example:{port}/hook", content=b"{}", timeout=5)
+    assert len(unlisted_receiver.requests) == 1
