@@ -79,3 +79,38 @@ def test_project_list_queries_constant(api, user, n, django_assert_max_num_queri
         make_project(user)
     used, data = count_queries(django_assert_max_num_queries, api, "/api/projects/", 6)
     assert data["count"] == n
+
+
+def test_board_rows_match_the_task_representation(api, make_task, statuses, user, project):
+    """The board reads tuples, not models: every payload must still equal task_payload()."""
+    from datetime import date
+    from decimal import Decimal
+
+    from tasks import selectors
+
+    tasks = populate(make_task, statuses, user, 12)
+    tasks[0].custom_fields = {"cost": 12.5, "line": "L3"}
+    tasks[0].estimated_hours = Decimal("2.25")
+    tasks[0].due_date = date(2026, 12, 24)
+    tasks[0].save()
+    gone = make_task(status=statuses[0])
+    TaskDependency.objects.create(task=tasks[2], depends_on=gone)
+    make_task(status=statuses[0], parent=tasks[3], is_deleted=True)  # a deleted subtask is not counted
+    gone.is_deleted = True
+    gone.save()
+    data = api.get(f"/api/projects/{project.pk}/board/").json()
+    shown = {t["id"]: t for s in data["statuses"] for t in s["tasks"]}
+    assert gone.pk not in shown and len(shown) == 12
+    for task in tasks:
+        assert shown[task.pk] == selectors.task_payload(selectors.task_fresh(task.pk))
+    assert shown[tasks[0].pk]["custom_fields"] == {"cost": 12.5, "line": "L3"}
+    assert shown[tasks[2].pk]["depends_on"] == []  # its only dependency is deleted
+    assert shown[tasks[3].pk]["depends_on"] == [tasks[2].pk] and shown[tasks[3].pk]["subtask_count"] == 1
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_board_query_count_is_pinned(api, make_task, statuses, user, project, n, django_assert_num_queries):
+    """The project, its statuses, the dependencies and the task rows: exactly four, at any size."""
+    populate(make_task, statuses, user, n)
+    with django_assert_num_queries(4):
+        assert api.get(f"/api/projects/{project.pk}/board/").status_code == 200
