@@ -4,6 +4,8 @@ from collections import defaultdict
 
 from django.urls import reverse
 
+from . import markdown
+
 
 def user_brief(user) -> dict | None:
     if user is None:
@@ -19,6 +21,13 @@ def reaction_summary(reactions) -> list[dict]:
     return [{"emoji": e, "count": len(users), "users": users} for e, users in grouped.items()]
 
 
+def message_html(message) -> str:
+    """Display HTML for the stored source: Markdown for what people type, escaped text otherwise."""
+    if message.message_type in ("text", "incident_data"):
+        return markdown.render(message.content)
+    return markdown.render_plain(message.content)
+
+
 def message_payload(message, *, reactions=None) -> dict:
     deleted = message.deleted_at is not None
     if reactions is None:
@@ -30,6 +39,7 @@ def message_payload(message, *, reactions=None) -> dict:
         "sender": user_brief(message.sender) if message.sender_id else None,
         # A deleted message keeps its seq (so the stream has no gap) but not its content.
         "content": "" if deleted else message.content,
+        "html": "" if deleted else message_html(message),  # safe to insert; `content` is the source
         "message_type": message.message_type,
         "metadata": {} if deleted else message.metadata,
         "client_id": message.client_id,
@@ -120,6 +130,7 @@ def edit_payload(edit) -> dict:
     return {
         "id": edit.pk,
         "content": edit.content,
+        "html": markdown.render(edit.content),
         "metadata": edit.metadata,
         "edited_by": user_brief(edit.edited_by) if edit.edited_by_id else None,
         "edited_at": edit.edited_at,

@@ -5,7 +5,6 @@ import re
 import string
 from datetime import date, timedelta
 
-import nh3
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
@@ -51,9 +50,6 @@ STRUCTURED_MAX_BYTES = 100 * 1024
 CLIENT_ID_MAX = 64
 EMOJI_MAX = 32
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
-# Sanitised HTML keeps simple formatting only; everything else is stripped or escaped.
-ALLOWED_TAGS = {"b", "strong", "i", "em", "code", "pre", "br", "p", "ul", "ol", "li", "a", "s", "blockquote"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 USER_TYPES = {MessageType.TEXT, MessageType.IMAGE_REF, MessageType.FILE_REF, MessageType.INCIDENT_DATA}
 
 
@@ -134,7 +130,9 @@ def room_create(
         if user.pk != by.pk:
             member_add(room=room, user=user, role=role, by=by, _skip_owner_check=True)
     audit_record("room.create", actor=by, obj=room, sensitivity=Sensitivity.LOW)
-    message_post_system(room=room, content=_("%(user)s opened the room.") % {"user": by.display_name}, by=by)
+    # The metadata lets each reader's page say it in their own language; content is the fallback.
+    text = _("%(user)s opened the room.") % {"user": by.display_name}
+    message_post_system(room=room, content=text, by=by, metadata={"event": "opened", "user": by.display_name})
     return room
 
 
@@ -202,7 +200,14 @@ def room_update(*, room: Room, by, version: int, fields: dict) -> Room:
             "new": Room.Status(fields["status"]).label,
         }
         message_post_system(
-            room=room, content=str(text), by=by, metadata={"status": {"from": old_status, "to": fields["status"]}}
+            room=room,
+            content=str(text),
+            by=by,
+            metadata={
+                "event": "status",
+                "user": by.display_name,
+                "status": {"from": old_status, "to": fields["status"]},
+            },
         )
     return room
 
@@ -280,18 +285,7 @@ def member_remove(*, member: RoomMember, by) -> None:
     )
     events.publish(_group(room_id), "member_removed", data, actor=by)
     # Drop the removed user's open sockets on this room at once (after commit).
-    layer_event = {"type": "access.revoked", "user_id": user_id}
-    transaction.on_commit(lambda: _revoke(room_id, layer_event))
-
-
-def _revoke(room_id: int, event: dict) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    try:
-        async_to_sync(get_channel_layer().group_send)(_group(room_id), event)
-    except Exception:  # noqa: S110 (the membership is gone; the next frame is refused anyway)
-        pass
+    events.control(_group(room_id), "access.revoked", user_id=user_id)
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -394,10 +388,6 @@ def allocate_seq(room_id: int) -> int:
     return row[0]
 
 
-def sanitize(content: str) -> str:
-    return nh3.clean(content, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel="noopener noreferrer")
-
-
 def _validate_body(*, room: Room, content, message_type: str, metadata) -> tuple[str, dict]:
     if message_type not in MessageType.values:
         raise ValidationFailed.field("message_type", _("One of %(choices)s.") % {"choices": ", ".join(USER_TYPES)})
@@ -416,7 +406,11 @@ def _validate_body(*, room: Room, content, message_type: str, metadata) -> tuple
         raise PayloadTooLarge(_("Message text is limited to %(kb)s KB.") % {"kb": limit // 1024})
     if _json_size(metadata) > STRUCTURED_MAX_BYTES:
         raise PayloadTooLarge(_("Structured data is limited to %(kb)s KB.") % {"kb": STRUCTURED_MAX_BYTES // 1024})
-    clean = sanitize(content).strip()
+    # Stored exactly as typed (`<tag>` in a pasted PLC snippet is text): display HTML is made on
+    # the way out by rooms.markdown, so nothing here may rewrite the source.
+    if "\x00" in content:
+        raise ValidationFailed.field("content", _("The message contains a NUL character."))
+    clean = content if content.strip() else ""
     metadata = {k: v for k, v in metadata.items() if k != "mentions"}  # the server decides mentions
     if message_type in (MessageType.IMAGE_REF, MessageType.FILE_REF):
         file_id = metadata.get("file_id")
@@ -432,7 +426,7 @@ def _validate_body(*, room: Room, content, message_type: str, metadata) -> tuple
         if not isinstance(metadata.get("incident"), dict) or not metadata["incident"]:
             raise ValidationFailed.field("metadata", _("incident_data messages need a non-empty 'incident' object."))
     elif not clean:
-        raise ValidationFailed.field("content", _("The message is empty (after removing unsafe HTML)."))
+        raise ValidationFailed.field("content", _("The message is empty."))
     return clean, metadata
 
 
@@ -560,7 +554,7 @@ def message_post_system(*, room: Room, content: str, by=None, metadata: dict | N
         room=room,
         by=None,
         actor=by,
-        content=sanitize(content),
+        content=content,
         message_type=MessageType.SYSTEM,
         metadata=metadata or {},
         client_id=None,

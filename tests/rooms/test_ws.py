@@ -58,9 +58,10 @@ def db_room(user, carol, viewer):
     return make_room(user, members=[(carol, "editor"), (viewer, "viewer")])
 
 
-async def test_non_member_is_closed_4403_and_missing_room_4404(db_room, other_user):
+async def test_non_member_and_missing_room_both_close_4404(db_room, other_user):
+    """One code for both, as REST answers 404: the close code must not confirm the room exists."""
     comm = await connect(db_room.pk, other_user, ready=False)
-    assert await close_code(comm) == 4403
+    assert await close_code(comm) == 4404
     comm2 = await connect(999999, other_user, ready=False)
     assert await close_code(comm2) == 4404
 
@@ -144,14 +145,25 @@ async def test_malformed_frame_closes_4400(db_room, user):
     assert await close_code(a) == 4400
 
 
-async def test_oversize_and_script_only_messages_are_error_frames_and_not_stored(db_room, user):
+async def test_oversize_and_blank_messages_are_error_frames_and_not_stored(db_room, user):
     a = await connect(db_room.pk, user)
     await a.send_json_to({"type": "message", "content": "x" * 11_000, "client_id": "big"})
     err = await next_of(a, "error")
     assert err["data"]["code"] == "payload_too_large" and err["client_id"] == "big"
-    await a.send_json_to({"type": "message", "content": "<script>alert(1)</script>", "client_id": "xss"})
+    await a.send_json_to({"type": "message", "content": "  \n ", "client_id": "blank"})
     assert (await next_of(a, "error"))["data"]["code"] == "validation_error"
-    assert await database_sync_to_async(Message.objects.filter(client_id__in=["big", "xss"]).count)() == 0
+    assert await database_sync_to_async(Message.objects.filter(client_id__in=["big", "blank"]).count)() == 0
+    await a.disconnect()
+
+
+async def test_message_frames_carry_the_source_and_its_safe_html(db_room, user):
+    a = await connect(db_room.pk, user)
+    source = "<script>alert(1)</script> **bold** `<tag>`"
+    await a.send_json_to({"type": "message", "content": source, "client_id": "md"})
+    frame = await next_of(a, "message")
+    assert frame["data"]["content"] == source
+    html = "<p>&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold</strong> <code>&lt;tag&gt;</code></p>"
+    assert frame["data"]["html"] == html
     await a.disconnect()
 
 
