@@ -19,6 +19,7 @@ from .models import Message, Role, Room, RoomMember, RoomTemplate, Severity
 from .openapi import (
     MessageEditOut,
     MessagePageOut,
+    MessageSearchAllOut,
     MessageSearchOut,
     ReactionInput,
     ReactionOut,
@@ -225,6 +226,18 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     def search(self, request, pk=None):
         room, _role = self._room(pk)
         return Response({"results": _messages(selectors.message_search(room, request.query_params.get("q", "")))})
+
+    @extend_schema(operation_id="rooms_messages_search_all", responses=MessageSearchAllOut)
+    @action(detail=False, methods=["get"], url_path="messages/search")
+    def search_all(self, request):
+        """Messages matching q in every room the caller is a member of, newest first."""
+        found = selectors.message_search_all(request.user, request.query_params.get("q", ""))
+        results = []
+        for message in found:
+            data = payloads.message_payload(message, reactions=list(message.reactions.all()))
+            data["room_title"] = message.room.title
+            results.append(data)
+        return Response({"results": results})
 
     @extend_schema(responses=UsersOut)
     @action(detail=True, methods=["get"])

@@ -91,12 +91,26 @@ def messages_after(room_id: int, seq: int, *, limit: int = 500) -> list[Message]
 
 
 def message_search(room: Room, q: str, *, limit: int = 50) -> list[Message]:
+    return _search(_messages(room), q, limit=limit)
+
+
+def message_search_all(user, q: str, *, limit: int = 50) -> list[Message]:
+    """Search across the rooms the user is a member of (admins too: "my rooms", not all rooms)."""
+    qs = (
+        Message.objects.filter(room__in=RoomMember.objects.filter(user_id=user.pk).values("room_id"))
+        .select_related("sender", "room")
+        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.order_by("created_at", "id")))
+    )
+    return _search(qs, q, limit=limit, newest_first=("-created_at", "-id"))
+
+
+def _search(qs: QuerySet, q: str, *, limit: int, newest_first=("-seq",)) -> list[Message]:
     q = (q or "").strip()
     if not q:
         raise ValidationFailed.field("q", _("A search term is required."))
     if len(q) > 200:
         raise ValidationFailed.field("q", _("At most 200 characters."))
-    qs = _messages(room).filter(deleted_at__isnull=True)
+    qs = qs.filter(deleted_at__isnull=True)
     if connection.vendor == "postgresql":
         # Words via the full-text index; CJK and fragments via the trigram index on UPPER(content).
         vector = SearchVector("content", config="simple")
@@ -105,7 +119,7 @@ def message_search(room: Room, q: str, *, limit: int = 50) -> list[Message]:
         )
     else:
         qs = qs.filter(content__icontains=q)
-    return list(qs.order_by("-seq")[:limit])
+    return list(qs.order_by(*newest_first)[:limit])
 
 
 def message_for(user, message_id) -> Message:

@@ -4,16 +4,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contorl.errors import DomainError, NotFound
+from contorl.errors import DomainError, NotFound, ValidationFailed
 
 from . import selectors, services
 from .models import Role, Room, RoomTemplate, Severity
 
+NEW_ROOM_FIELDS = ("template", "title", "location", "severity")
 
-@login_required
-def room_list(request):
+
+def _room_list(request, *, new_room: dict | None = None, error: str = "", status: int = 200):
     p = request.GET
     qs = selectors.rooms_for(request.user, status=p.get("status", ""), severity=p.get("severity", ""), q=p.get("q", ""))
     page = Paginator(qs, 20).get_page(p.get("page"))
@@ -26,8 +28,16 @@ def room_list(request):
         "templates": RoomTemplate.objects.order_by("name"),
         "filters": {"status": p.get("status", ""), "severity": p.get("severity", ""), "q": p.get("q", "")},
         "query": query.urlencode(),
+        # A failed "New room" comes back open, with what was typed and why it failed.
+        "new_room": new_room or {"severity": Severity.MEDIUM},
+        "new_room_error": error,
     }
-    return render(request, "rooms/room_list.html", context)
+    return render(request, "rooms/room_list.html", context, status=status)
+
+
+@login_required
+def room_list(request):
+    return _room_list(request)
 
 
 @login_required
@@ -38,7 +48,7 @@ def room_new(request):
         if p.get("template"):
             template = RoomTemplate.objects.filter(pk=p.get("template")).first()
             if template is None:
-                raise DomainError("No such template.")
+                raise ValidationFailed.field("template", _("No such template."))
             room = services.room_create_from_template(
                 template=template, by=request.user, location=p.get("location", ""), title=p.get("title", "")
             )
@@ -51,10 +61,8 @@ def room_new(request):
                 description=p.get("description", ""),
             )
     except DomainError as exc:
-        from django.contrib import messages
-
-        messages.error(request, exc.message)
-        return redirect("rooms:room-list")
+        typed = {name: p.get(name, "") for name in NEW_ROOM_FIELDS}
+        return _room_list(request, new_room=typed, error=exc.message, status=400)
     return redirect("rooms:room-page", room_id=room.pk)
 
 
@@ -72,5 +80,6 @@ def room_page(request, room_id: int):
         "statuses": Room.Status.choices,
         "severities": Severity.choices,
         "roles": Role.choices,
+        "status_labels": {value: str(label) for value, label in Room.Status.choices},
     }
     return render(request, "rooms/room.html", context)

@@ -19,7 +19,21 @@
   const isOwner = root.dataset.isOwner === "1";
   let roomVersion = Number(root.dataset.version);
   const EDIT_WINDOW_MS = 15 * 60 * 1000;
-  const EMOJIS = ["👍", "✅", "👀", "❗", "🙏"];
+  // Reactions people use on a shop floor first, then the usual faces and symbols (about 70).
+  const EMOJI_SETS = [
+    [gettext("Frequent"), "👍 ✅ 👀 ❗ 🙏 👎 ❌ ⚠️ 🔥 🎉"],
+    [gettext("Status"), "🟢 🟡 🔴 ⏳ ⏸️ ▶️ 🛑 🔧 🛠️ 🔩 ⚙️ 🧯 🚧 🔌 🔋 💡"],
+    [gettext("Faces"), "😀 😄 😅 😂 🙂 😉 😍 🤔 😐 😕 😟 😢 😮 😱 😡 🤯 😴 🥳"],
+    [gettext("Hands"), "👏 🙌 👋 🤝 ✋ 👌 ✌️ 🤞 💪 👉 ☝️ 🫡"],
+    [gettext("Symbols"), "❤️ 💯 ❓ ⭐ 💥 ⚡ 📌 📎 📝 📣 🔔 🔒 📷 📦 🚚 🏭"],
+  ];
+  const PICKER_COLUMNS = 8;
+  const PAGE = 50;
+  const AROUND = 25;
+  const READ_KEY = "contorl.room." + roomId + ".read";
+  const rooms = window.contorlRooms;
+  const ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  const statusLabels = JSON.parse((document.getElementById("room-status-labels") || { textContent: "{}" }).textContent);
   const BIG = "4611686018427387904"; // 2**62: "before everything" for the newest page
 
   const el = {
@@ -40,6 +54,14 @@
     toggleSide: document.getElementById("toggle-side"),
     history: document.getElementById("history-dialog"),
     historyList: document.getElementById("history-list"),
+    jump: document.getElementById("jump-latest"),
+    reply: document.getElementById("reply-to"),
+    searchToggle: document.getElementById("room-search-toggle"),
+    search: document.getElementById("room-search"),
+    searchForm: document.getElementById("room-search-form"),
+    searchQ: document.getElementById("room-search-q"),
+    searchStatus: document.getElementById("room-search-status"),
+    searchResults: document.getElementById("room-search-results"),
   };
 
   let lastSeq = 0;                 // contiguous high-water mark
@@ -54,10 +76,30 @@
   let ready = false;
   let resumedBefore = false;
   let refreshes = 0;
+  // Scrolling like a chat: the pane follows new messages only while the reader is at the
+  // bottom; otherwise they are counted (unread divider + "jump to latest"). After opening a
+  // search hit the list may stop short of the newest message (`hasNewer`): live messages are
+  // then only counted, and scrolling down (or the jump button) fetches the rest.
+  let atBottom = true;
+  let hasNewer = false;
+  let loadingNewer = false;
+  let newestShown = null;
+  let unread = 0;
+  let divider = null;
+  let replyTo = null;
 
   // --- rendering --------------------------------------------------------------------------
-  function timeText(iso) {
-    try { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); } catch (e) { return ""; }
+  function timeText(iso) { return rooms.formatWhen(iso); }
+
+  // System lines are stored in the words of whoever caused them; known events are said
+  // again in this page's language from their metadata, the stored text is the fallback.
+  function systemText(data) {
+    const m = data.metadata || {};
+    if (m.event === "opened" && m.user) return fmt(gettext("%s opened the room."), [m.user]);
+    if (m.event === "status" && m.user && m.status) {
+      return fmt(gettext("%s changed the status from %s to %s."), [m.user, statusLabels[m.status.from] || m.status.from, statusLabels[m.status.to] || m.status.to]);
+    }
+    return data.content;
   }
 
   function button(label, cls, onClick, title) {
@@ -87,8 +129,10 @@
       }
       return body;
     }
-    // Content was sanitised by the server (nh3, a short allow-list of formatting tags).
-    body.innerHTML = data.content;
+    // `html` is the server's one rendering of the source (Markdown subset, raw HTML off,
+    // nh3 allowlist); without it (an old payload) the source is shown as plain text.
+    if (typeof data.html === "string") body.innerHTML = data.html;
+    else body.textContent = data.content;
     if (data.message_type === "incident_data" && data.metadata && data.metadata.incident) {
       const pre = document.createElement("pre");
       pre.className = "incident-data";
@@ -119,7 +163,7 @@
     li._data = data;
     if (data.message_type === "system") {
       li.classList.add("system");
-      li.innerHTML = data.content;
+      li.textContent = systemText(data);
       return li;
     }
     const mine = data.sender && data.sender.id === me;
@@ -136,7 +180,14 @@
     if (data.edited_at && !data.is_deleted) {
       head.appendChild(button(gettext("(edited)"), "msg-edited", function () { showHistory(data.id); }, gettext("Show edit history")));
     }
-    li.append(head, renderBody(data));
+    const ref = data.metadata && data.metadata.reply_to;
+    if (ref && !data.is_deleted && ref.seq) {
+      const quote = button("↪ " + (ref.author || "") + ": " + (ref.excerpt || ""), "msg-reply-ref", function () { jumpTo(Number(ref.seq)); },
+        gettext("Show the message this replies to"));
+      li.append(head, quote, renderBody(data));
+    } else {
+      li.append(head, renderBody(data));
+    }
     if (!data.is_deleted) {
       renderReactions(li, data);
       if (canWrite) li.appendChild(tools(li, data, mine));
@@ -144,34 +195,88 @@
     return li;
   }
 
+  // Actions float over the message on hover or keyboard focus instead of taking a row each.
   function tools(li, data, mine) {
     const box = document.createElement("div");
     box.className = "msg-tools";
-    const picker = document.createElement("span");
-    picker.className = "picker"; picker.hidden = true;
-    EMOJIS.forEach(function (e) {
-      picker.appendChild(button(e, "", function () { picker.hidden = true; toggleReaction(data.id, e, hasMine(li, e)); }, fmt(gettext("React with %s"), [e])));
-    });
-    box.appendChild(button("☺+", "react-button", function () { picker.hidden = !picker.hidden; }, gettext("Add reaction")));
-    box.appendChild(picker);
+    const react = button("☺+", "react-button", function () { togglePicker(li, data, react); }, gettext("Add reaction"));
+    react.setAttribute("aria-haspopup", "dialog");
+    react.setAttribute("aria-expanded", "false");
+    box.appendChild(react);
+    box.appendChild(button("↪", "reply-button", function () { startReply(data); }, gettext("Reply")));
     if (mine && Date.now() - new Date(data.created_at).getTime() < EDIT_WINDOW_MS && data.message_type === "text") {
-      box.appendChild(button(gettext("Edit"), "edit-button", function () { startEdit(li); }));
+      box.appendChild(button("✎", "edit-button", function () { startEdit(li); }, gettext("Edit")));
     }
-    if (mine) box.appendChild(button(gettext("Delete"), "delete-button", function () { removeMessage(li); }));
+    if (mine) box.appendChild(button("🗑", "delete-button", function () { removeMessage(li); }, gettext("Delete")));
     return box;
   }
+
+  // --- the emoji picker: categorized, arrow keys move, Enter picks, Escape closes --------------------
+  let openPicker = null;
+  function closePicker(returnFocus) {
+    if (!openPicker) return;
+    const p = openPicker;
+    openPicker = null;
+    p.picker.remove();
+    p.opener.setAttribute("aria-expanded", "false");
+    p.li.classList.remove("tools-open");
+    if (returnFocus) p.opener.focus();
+  }
+  function togglePicker(li, data, opener) {
+    if (openPicker && openPicker.li === li) { closePicker(true); return; }
+    closePicker(false);
+    const picker = document.createElement("div");
+    picker.className = "picker";
+    picker.setAttribute("role", "dialog");
+    picker.setAttribute("aria-label", gettext("Add reaction"));
+    EMOJI_SETS.forEach(function (set) {
+      const title = document.createElement("div");
+      title.className = "picker-title"; title.textContent = set[0];
+      const grid = document.createElement("div");
+      grid.className = "picker-grid"; grid.setAttribute("role", "group"); grid.setAttribute("aria-label", set[0]);
+      set[1].split(" ").forEach(function (e) {
+        grid.appendChild(button(e, "", function () { closePicker(true); toggleReaction(data.id, e, hasMine(li, e)); }, fmt(gettext("React with %s"), [e])));
+      });
+      picker.append(title, grid);
+    });
+    picker.addEventListener("keydown", function (ev) { pickerKey(ev, picker); });
+    const below = el.stream.getBoundingClientRect().bottom - li.getBoundingClientRect().bottom;
+    if (below < 320) picker.classList.add("up");
+    opener.parentNode.appendChild(picker);
+    opener.setAttribute("aria-expanded", "true");
+    li.classList.add("tools-open");
+    openPicker = { picker: picker, opener: opener, li: li };
+    picker.querySelector("button").focus();
+  }
+  function pickerKey(ev, picker) {
+    const all = Array.from(picker.querySelectorAll("button"));
+    const i = all.indexOf(document.activeElement);
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: PICKER_COLUMNS, ArrowUp: -PICKER_COLUMNS };
+    if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); closePicker(true); return; }
+    if (ev.key === "Tab") { closePicker(false); return; }
+    let next = null;
+    if (ev.key in moves) next = Math.min(all.length - 1, Math.max(0, i + moves[ev.key]));
+    else if (ev.key === "Home") next = 0;
+    else if (ev.key === "End") next = all.length - 1;
+    if (next !== null) { ev.preventDefault(); all[next].focus(); }
+  }
+  document.addEventListener("mousedown", function (ev) {
+    if (openPicker && !openPicker.picker.contains(ev.target) && ev.target !== openPicker.opener) closePicker(false);
+  });
 
   function hasMine(li, emoji) {
     return ((li._data && li._data.reactions) || []).some(function (r) { return r.emoji === emoji && r.users.indexOf(me) >= 0; });
   }
 
-  function nearBottom() {
-    return el.stream.scrollHeight - el.stream.scrollTop - el.stream.clientHeight < 80;
+  function distanceToBottom() {
+    return el.stream.scrollHeight - el.stream.scrollTop - el.stream.clientHeight;
   }
+  function nearBottom() { return distanceToBottom() < 80; }
+  function scrollToBottom() { el.stream.scrollTop = el.stream.scrollHeight; atBottom = true; }
 
   // Insert in seq order (replays and live frames can interleave).
   function place(li, seq) {
-    const stick = nearBottom();
+    const stick = atBottom;
     let after = null;
     const items = el.list.children;
     for (let i = items.length - 1; i >= 0; i--) {
@@ -186,7 +291,8 @@
     if (stick) el.stream.scrollTop = el.stream.scrollHeight;
   }
 
-  function accept(data) {
+  // `fromHistory`: fetched over HTTP (a page of history), not a live frame.
+  function accept(data, fromHistory) {
     const seq = data.seq;
     if (bySeq.has(seq)) { replace(data); return; }
     if (seq > lastSeq) {
@@ -194,14 +300,70 @@
       while (ahead.has(lastSeq + 1)) { lastSeq += 1; ahead.delete(lastSeq); }
     }
     if (data.is_deleted) return; // a tombstone from a replay: nothing to show
+    const fromOthers = !(data.sender && data.sender.id === me);
+    if (!fromHistory && hasNewer && newestShown !== null && seq > newestShown) {
+      if (fromOthers) noteUnread(null);  // not on screen yet: the jump button fetches it
+      return;
+    }
     const pending = data.client_id && outbox.find(function (o) { return o.clientId === data.client_id; });
     const stale = data.client_id && el.list.querySelector('.msg.pending[data-client-id="' + CSS.escape(data.client_id) + '"]');
     if (stale) stale.remove();
     if (pending) forgetOutbox(data.client_id);
     const li = render(data);
     bySeq.set(seq, li);
+    const arrived = !fromHistory && newestShown !== null && seq > newestShown;
     place(li, seq);
     if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
+    if (newestShown === null || seq > newestShown) newestShown = seq;
+    if (arrived && !atBottom && fromOthers && data.message_type !== "system") noteUnread(li);
+    else if (atBottom && !hasNewer) markRead();
+  }
+
+  // --- unread divider, "jump to latest", read position --------------------------------------------
+  function makeDivider() {
+    const d = document.createElement("li");
+    d.className = "unread-divider"; d.id = "unread-divider";
+    d.setAttribute("role", "separator");
+    const label = document.createElement("span");
+    label.textContent = gettext("New messages");
+    d.appendChild(label);
+    return d;
+  }
+  function noteUnread(li) {
+    if (unread === 0 && divider) { divider.remove(); divider = null; }  // a new batch starts
+    unread += 1;
+    if (li && !divider) { divider = makeDivider(); li.before(divider); }
+    updateJump();
+  }
+  function updateJump() {
+    if (!el.jump) return;
+    el.jump.hidden = atBottom && !hasNewer;
+    el.jump.textContent = (unread ? fmt(ngettext("%s new message", "%s new messages", unread), [unread]) : gettext("Jump to latest")) + " ↓";
+  }
+  function readSeq() {
+    try { return Number(localStorage.getItem(READ_KEY)) || 0; } catch (e) { return 0; }
+  }
+  function markRead() {
+    unread = 0;
+    if (newestShown === null || document.hidden) return;
+    try { if (newestShown > readSeq()) localStorage.setItem(READ_KEY, String(newestShown)); } catch (e) { /* private mode */ }
+  }
+  // On opening: a divider above the first message from others since this browser last read the room.
+  function markSinceLastRead(lastRead) {
+    if (!lastRead) return;
+    const first = Array.from(bySeq.keys()).sort(function (a, b) { return a - b; }).find(function (seq) {
+      const d = bySeq.get(seq)._data;
+      return seq > lastRead && d && !(d.sender && d.sender.id === me) && d.message_type !== "system";
+    });
+    if (first === undefined) return;
+    divider = makeDivider();
+    bySeq.get(first).before(divider);
+  }
+  function flash(li) {
+    li.classList.remove("flash");
+    void li.offsetWidth;  // restart the animation when the same message is opened twice
+    li.classList.add("flash");
+    setTimeout(function () { li.classList.remove("flash"); }, 2600);
   }
 
   function replace(data) {
@@ -236,31 +398,131 @@
   }
 
   // --- history and infinite scroll ------------------------------------------------------------
-  async function loadInitial() {
-    const res = await api("GET", "/api/rooms/" + roomId + "/messages/?limit=50&before_seq=" + BIG);
+  function messagesUrl(query) { return "/api/rooms/" + roomId + "/messages/?" + query; }
+
+  // Start over with an empty list (before showing another stretch of the room).
+  function resetList() {
+    el.list.querySelectorAll("li:not(.pending)").forEach(function (li) { li.remove(); });
+    bySeq.clear();
+    oldestSeq = null; newestShown = null; divider = null; unread = 0;
+    hasOlder = true; hasNewer = false;
+  }
+
+  async function loadLatest() {
+    const res = await api("GET", messagesUrl("limit=" + PAGE + "&before_seq=" + BIG));
     if (!res.ok) return;
+    const lastRead = readSeq();
+    resetList();
     lastSeq = Math.max(lastSeq, res.data.last_seq || 0);
-    res.data.results.forEach(accept);
-    hasOlder = res.data.results.length === 50;
+    res.data.results.forEach(function (d) { accept(d, true); });
+    hasOlder = res.data.results.length === PAGE;
     el.older.hidden = !hasOlder;
-    el.stream.scrollTop = el.stream.scrollHeight;
+    markSinceLastRead(lastRead);
+    scrollToBottom();
+    markRead();
+    updateJump();
+  }
+
+  // A stretch of the room around one message (a search hit or a #seq-N link).
+  async function loadAround(seq) {
+    const got = await Promise.all([
+      api("GET", messagesUrl("limit=" + AROUND + "&before_seq=" + (seq + 1))),
+      api("GET", messagesUrl("limit=" + AROUND + "&after_seq=" + seq)),
+    ]);
+    if (!got[0].ok || !got[1].ok) return false;
+    resetList();
+    atBottom = false;
+    lastSeq = Math.max(lastSeq, got[0].data.last_seq || 0);
+    got[0].data.results.concat(got[1].data.results).forEach(function (d) { accept(d, true); });
+    hasOlder = got[0].data.results.length === AROUND;
+    hasNewer = got[1].data.results.length === AROUND;
+    el.older.hidden = !hasOlder;
+    return true;
+  }
+
+  async function jumpTo(seq) {
+    if (!bySeq.has(seq) && !(await loadAround(seq))) return;
+    const li = bySeq.get(seq);
+    if (!li) { if (el.hint) el.hint.textContent = gettext("That message is no longer available."); return; }
+    const box = el.stream.getBoundingClientRect();
+    const at = li.getBoundingClientRect();
+    el.stream.scrollTop += at.top - box.top - (el.stream.clientHeight - li.offsetHeight) / 2;
+    atBottom = nearBottom() && !hasNewer;
+    updateJump();
+    flash(li);
+  }
+
+  async function jumpToLatest() {
+    if (hasNewer) await loadLatest();
+    else { scrollToBottom(); markRead(); }
+    updateJump();
+    if (el.text) el.text.focus();
   }
 
   async function loadOlder() {
     if (loadingOlder || !hasOlder || oldestSeq === null) return;
     loadingOlder = true;
-    const before = el.stream.scrollHeight;
-    const res = await api("GET", "/api/rooms/" + roomId + "/messages/?limit=50&before_seq=" + oldestSeq);
+    const before = el.stream.scrollHeight - el.stream.scrollTop;
+    const res = await api("GET", messagesUrl("limit=" + PAGE + "&before_seq=" + oldestSeq));
     if (res.ok) {
-      res.data.results.forEach(function (d) { if (!bySeq.has(d.seq)) { const li = render(d); bySeq.set(d.seq, li); place(li, d.seq); if (d.seq < oldestSeq) oldestSeq = d.seq; } });
-      hasOlder = res.data.results.length === 50;
+      res.data.results.forEach(function (d) { accept(d, true); });
+      hasOlder = res.data.results.length === PAGE;
       el.older.hidden = !hasOlder;
       el.stream.scrollTop = el.stream.scrollHeight - before; // keep the reader where they were
     }
     loadingOlder = false;
   }
-  el.stream.addEventListener("scroll", function () { if (el.stream.scrollTop < 40) loadOlder(); });
+
+  async function loadNewer() {
+    if (loadingNewer || !hasNewer || newestShown === null) return;
+    loadingNewer = true;
+    const res = await api("GET", messagesUrl("limit=" + PAGE + "&after_seq=" + newestShown));
+    if (res.ok) {
+      res.data.results.forEach(function (d) { accept(d, true); });
+      hasNewer = res.data.results.length === PAGE;
+    }
+    loadingNewer = false;
+    updateJump();
+  }
+
+  el.stream.addEventListener("scroll", function () {
+    atBottom = nearBottom() && !hasNewer;
+    if (el.stream.scrollTop < 200) loadOlder();
+    if (hasNewer && distanceToBottom() < 200) loadNewer();
+    if (atBottom) markRead();
+    updateJump();
+  });
   el.older.addEventListener("click", loadOlder);
+  if (el.jump) el.jump.addEventListener("click", jumpToLatest);
+  window.addEventListener("hashchange", function () {
+    const seq = hashSeq();
+    if (seq) jumpTo(seq);
+  });
+  function hashSeq() {
+    const m = /^#seq-(\d{1,18})$/.exec(location.hash);
+    return m ? Number(m[1]) : null;
+  }
+
+  // --- search in this room -----------------------------------------------------------------------
+  if (el.searchToggle) {
+    el.searchToggle.addEventListener("click", function () {
+      const open = el.search.hidden;
+      el.search.hidden = !open;
+      el.searchToggle.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) el.searchQ.focus();
+    });
+    el.searchForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      const q = el.searchQ.value.trim();
+      if (!q) return;
+      rooms.runSearch("/api/rooms/" + roomId + "/messages/search/", q, el.searchResults, el.searchStatus, {
+        onOpen: function (d) { history.replaceState(null, "", "#seq-" + d.seq); jumpTo(d.seq); },
+      });
+    });
+    el.search.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { el.search.hidden = true; el.searchToggle.setAttribute("aria-expanded", "false"); el.searchToggle.focus(); }
+    });
+  }
 
   // --- sending ------------------------------------------------------------------------------------
   function newClientId() {
@@ -281,7 +543,8 @@
     body.className = "msg-body"; body.textContent = label;
     li.append(head, body);
     el.list.appendChild(li);
-    el.stream.scrollTop = el.stream.scrollHeight;
+    scrollToBottom();
+    updateJump();
     outbox.push({ clientId: clientId, frame: frame, li: li });
     if (ready && socket) socket.send(frame);
   }
@@ -305,7 +568,11 @@
       if (!text) return;
       if (new TextEncoder().encode(text).length > 10240) { el.hint.textContent = gettext("Messages are limited to 10 KB."); return; }
       el.hint.textContent = "";
-      queue({ type: "message", content: text, message_type: "text" }, text);
+      const frame = { type: "message", content: text, message_type: "text" };
+      if (replyTo) frame.metadata = { reply_to: replyTo };
+      if (hasNewer) loadLatest();  // sending brings the reader back to the newest messages
+      queue(frame, text);
+      clearReply();
       el.text.value = "";
       hideMentions();
     });
@@ -320,6 +587,21 @@
       if (el.text.value && now - lastTyping > 1500 && ready && socket) { lastTyping = now; socket.send({ type: "typing" }); }
     });
   }
+
+  // --- replies: a quoted reference kept in the message metadata ---------------------------------
+  function startReply(data) {
+    if (!el.reply) return;
+    const text = data.message_type === "text" ? data.content : (data.metadata && data.metadata.file && data.metadata.file.name) || "";
+    replyTo = { id: data.id, seq: data.seq, author: data.sender ? data.sender.display_name : "", excerpt: text.replace(/\s+/g, " ").slice(0, 80) };
+    el.reply.querySelector(".reply-text").textContent = fmt(gettext("Replying to %s"), [replyTo.author]) + ": " + replyTo.excerpt;
+    el.reply.hidden = false;
+    el.text.focus();
+  }
+  function clearReply() {
+    replyTo = null;
+    if (el.reply) el.reply.hidden = true;
+  }
+  if (el.reply) el.reply.querySelector("button").addEventListener("click", function () { clearReply(); el.text.focus(); });
 
   // --- mentions autocomplete ------------------------------------------------------------------------
   let mentionIndex = 0;
@@ -403,9 +685,7 @@
     const li = bySeq.get(data.seq);
     if (!li || !li._data) return;
     li._data.reactions = data.reactions;
-    renderReactions(li, li._data);
-    const toolsBox = li.querySelector(".msg-tools");
-    if (toolsBox) li.appendChild(toolsBox); // keep tools under the reactions
+    renderReactions(li, li._data);  // the tools float above, so their place (and focus) stays
   }
 
   function startEdit(li) {
@@ -414,7 +694,7 @@
     const form = document.createElement("form");
     form.className = "edit-form";
     const area = document.createElement("textarea");
-    area.value = body.textContent; area.maxLength = 10240; area.setAttribute("aria-label", gettext("Edit message"));
+    area.value = data.content; area.maxLength = 10240; area.setAttribute("aria-label", gettext("Edit message"));
     const save = document.createElement("button");
     save.type = "submit"; save.className = "primary"; save.textContent = gettext("Save");
     const cancel = button(gettext("Cancel"), "", function () { form.replaceWith(body); });
@@ -444,9 +724,9 @@
       const item = document.createElement("li");
       const when = document.createElement("div");
       when.className = "msg-head";
-      when.textContent = new Date(h.edited_at).toLocaleString() + (h.edited_by ? " · " + h.edited_by.display_name : "");
+      when.textContent = rooms.formatWhen(h.edited_at, true) + (h.edited_by ? " · " + h.edited_by.display_name : "");
       const body = document.createElement("div");
-      body.className = "msg-body"; body.innerHTML = h.content; // sanitised server-side
+      body.className = "msg-body"; body.innerHTML = h.html; // rendered and allowlisted server-side
       item.append(when, body);
       el.historyList.appendChild(item);
     });
@@ -614,8 +894,14 @@
     }
   }
 
+  async function openAtStart() {
+    const seq = hashSeq();
+    if (seq && (await loadAround(seq))) { await jumpTo(seq); return; }
+    await loadLatest();
+  }
+
   async function start() {
-    await Promise.all([loadInitial(), loadMembers()]);
+    await Promise.all([openAtStart(), loadMembers()]);
     const online = await api("GET", "/api/rooms/" + roomId + "/online/");
     if (online.ok) renderOnline(online.data.users);
     socket = window.contorl.liveSocket("/ws/rooms/" + roomId + "/", {
@@ -632,6 +918,8 @@
     get lastSeq() { return lastSeq; },
     get queued() { return outbox.length; },
     get refreshes() { return refreshes; },
+    get atBottom() { return atBottom; },
+    get unread() { return unread; },
   };
   start();
 })();
