@@ -87,10 +87,14 @@ def notify(
         ]
     )
     ids = [n.pk for n in created]
-    mail_to = [u for u in people if u.email and (email is True or (email is None and u.email_notifications))]
+    mail_ids = [
+        n.pk
+        for n, u in zip(created, people, strict=True)
+        if u.email and (email is True or (email is None and u.email_notifications))
+    ]
     transaction.on_commit(lambda: _deliver(ids), robust=True)
-    if mail_to:
-        transaction.on_commit(lambda: _send_emails(mail_to, title=title, body=body, link=link), robust=True)
+    if mail_ids:
+        transaction.on_commit(lambda: _queue_emails(mail_ids), robust=True)
     log.info("notify %s to %d people", type, len(people), extra={"type": type, "recipients": [u.pk for u in people]})
     return created
 
@@ -104,16 +108,31 @@ def _deliver(ids: list[int]) -> None:
         events.publish(events.user_group(n.recipient_id), "notification", payload, actor=n.actor)
 
 
-def _send_emails(users, *, title: str, body: str, link: str) -> None:
+def _queue_emails(ids: list[int]) -> None:
+    """One Celery task per e-mail (notifications/tasks.py), so a slow or failing SMTP server
+    never holds up the request or socket that notified, and one bad address retries alone."""
+    from .tasks import send_email
+
+    for notification_id in ids:
+        try:
+            send_email.delay(notification_id)
+        except Exception:  # broker down, or (eager) retries used up: the notification is stored
+            log.exception("notification email not queued", extra={"notification": notification_id})
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Send one notification by e-mail to its recipient (the Celery task calls this).
+    Raises the backend's error so the task can retry; False when there is nothing to send."""
+    n = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if n is None or not n.recipient.email or not n.recipient.is_active:
+        return False
     base = getattr(settings, "SITE_URL", "").rstrip("/")
-    text = body or title
-    if link:
-        text += "\n\n" + (base + link if link.startswith("/") else link)
-    messages = [EmailMessage(subject=f"[CONTORL] {title}", body=text, to=[u.email]) for u in users]
-    try:
-        get_connection().send_messages(messages)
-    except Exception:  # mail is best effort: the notification itself is already stored
-        log.exception("notification email failed", extra={"recipients": [u.pk for u in users]})
+    text = n.body or n.title
+    if n.link:
+        text += "\n\n" + (base + n.link if n.link.startswith("/") else n.link)
+    message = EmailMessage(subject=f"[CONTORL] {n.title}", body=text, to=[n.recipient.email])
+    get_connection(fail_silently=False).send_messages([message])
+    return True
 
 
 def _push_count(user_id: int, read) -> None:
