@@ -68,6 +68,7 @@ class Stack:
                 "DJANGO_SETTINGS_MODULE": "contorl.settings",
                 "DJANGO_ENV": "production",
                 "SECRET_KEY": self.secret_key,
+                "AUDIT_HMAC_KEY": "audit-" + self.secret_key,  # production needs one (audit/keys.py)
                 "SECURE_SSL_REDIRECT": "false",
                 "SECURE_HSTS_SECONDS": "0",
                 "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",

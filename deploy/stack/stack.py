@@ -193,6 +193,7 @@ class Stack:
             DJANGO_SETTINGS_MODULE="contorl.settings",
             DJANGO_ENV="production",
             SECRET_KEY=self.state.secret_key,
+            AUDIT_HMAC_KEY="audit-" + self.state.secret_key,  # production needs one (audit/keys.py)
             SECURE_SSL_REDIRECT="false",
             DATABASE_URL=self.state.database_url,
             REDIS_URL=self.redis_url,

@@ -1,6 +1,11 @@
 """The sealer: order, idempotence, after-commit runs, the seal-once trigger, concurrency (PG)."""
 
+import os
+import secrets
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -180,3 +185,12 @@ def test_an_open_transaction_does_not_block_another_writer(postgres, department)
     assert chain() == [(1, outcome["entry"].pk), (2, first.pk)]
     result = audit.verify_chain()
     assert result["ok"] is True and result["checked"] == 2 and result["unsealed"]["count"] == 0
+
+
+def test_check_deploy_in_production_refuses_a_missing_key():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "AUDIT_HMAC_KEY")}
+    env.update(DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(64), DJANGO_SETTINGS_MODULE="contorl.settings")
+    command = [sys.executable, "manage.py", "check", "--deploy"]
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "audit.E001" in out.stdout + out.stderr
