@@ -9,8 +9,8 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from contorl.consumers import origin_validator  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_ws  # noqa: E402
 from rooms.routing import websocket_urlpatterns as room_ws  # noqa: E402
 from tasks.routing import websocket_urlpatterns as task_ws  # noqa: E402
@@ -20,6 +20,6 @@ websocket_urlpatterns = task_ws + room_ws + notification_ws
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": origin_validator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -2,8 +2,11 @@
 limits and close codes. App consumers add `authorize`, `groups_for` and `on_<type>`
 handlers for the client frames they accept.
 
-Close codes (see CONTRACT.md): 4400 malformed frame, 4401 unauthenticated,
-4403 forbidden, 4404 no such object, 4408 auth or heartbeat timeout, 4429 rate limited.
+Close codes (see CONTRACT.md): 4400 malformed frame, 4401 unauthenticated (also when
+the user is deactivated, deleted, changes password or is signed out), 4403 access
+revoked while connected, 4404 no such object or one the user may not see (one code for
+both, as REST answers 404, so a socket cannot probe which ids exist), 4408 auth or
+heartbeat timeout, 4429 rate limited.
 """
 
 import asyncio
@@ -15,20 +18,46 @@ import uuid
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
 from . import metrics
-from .errors import DomainError, RateLimited
+from .errors import DomainError, RateLimited, ValidationFailed
 
 log = logging.getLogger("contorl.ws")
 
 CLOSE_MALFORMED, CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN = 4400, 4401, 4403
 CLOSE_NOT_FOUND, CLOSE_TIMEOUT, CLOSE_RATE_LIMITED = 4404, 4408, 4429
 
+# Nesting deeper than this is no message anyone writes; it only exists to exhaust the
+# parser's or a service's recursion (a RecursionError used to close the socket 1011).
+MAX_FRAME_DEPTH = 32
+
+
+class SameSiteOriginValidator(OriginValidator):
+    """Refuse a WebSocket from a foreign Origin (cross-site hijacking of the session
+    cookie); serve one without an Origin. Browsers always send Origin on a WebSocket
+    handshake, so a missing one means a non-browser client (CLI, bot, the Python client),
+    which signs in with its own token frame."""
+
+    def valid_origin(self, parsed_origin):
+        return parsed_origin is None or self.validate_origin(parsed_origin)
+
+
+def origin_validator(application):
+    """Like channels' AllowedHostsOriginValidator (origins must be in ALLOWED_HOSTS), minus
+    its refusal of clients that send no Origin."""
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:
+        allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
+    return SameSiteOriginValidator(application, allowed_hosts)
+
 
 @database_sync_to_async
 def user_from_token(token: str):
+    """(user, the token's `iat`) for a valid, unrevoked access token of an active user; else (None, None)."""
     from django.contrib.auth import get_user_model
     from rest_framework_simplejwt.exceptions import TokenError
     from rest_framework_simplejwt.settings import api_settings
@@ -37,12 +66,68 @@ def user_from_token(token: str):
     try:
         access = AccessToken(token)
     except TokenError:
-        return None
+        return None, None
     from .accounts.tokens import revoked
 
     user_id = access.get(api_settings.USER_ID_CLAIM)
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    return None if user is None or revoked(user, access) else user
+    if user is None or revoked(user, access):
+        return None, None
+    return user, access.get("iat")
+
+
+@database_sync_to_async
+def still_signed_in(user_id: int, issued_at: float | None) -> bool:
+    """Is the user still active (and, for a token socket, the token not signed out)? One
+    primary-key read: deactivation and sign-out close sockets through the channel layer,
+    this catches whatever that missed (a bulk UPDATE sends no signal)."""
+    from django.contrib.auth import get_user_model
+
+    rows = list(
+        get_user_model().objects.filter(pk=user_id, is_active=True).values_list("tokens_valid_after", flat=True)[:1]
+    )
+    if not rows:
+        return False
+    cutoff = rows[0]
+    # As accounts/tokens.revoked: a token from the same second as the sign-out counts as before it.
+    return issued_at is None or cutoff is None or issued_at > cutoff.timestamp()
+
+
+def frame_too_big(text: str) -> bool:
+    """WS_MAX_FRAME_BYTES counts UTF-8 bytes, not characters (one character is up to 4 bytes)."""
+    limit = settings.WS_MAX_FRAME_BYTES
+    if len(text) > limit:
+        return True
+    return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def too_deep(value, limit: int = MAX_FRAME_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def field_with_nul(frame: dict) -> str | None:
+    """The top-level field whose text (a value or a key, at any depth) holds a NUL, if any.
+    PostgreSQL cannot store NUL in text or jsonb, so such a frame must be refused up front."""
+    for name, value in frame.items():
+        stack = [name, value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if "\x00" in item:
+                    return name if isinstance(name, str) and "\x00" not in name else "frame"
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None
 
 
 class TokenBucket:
@@ -69,7 +154,8 @@ class ContorlConsumer(AsyncWebsocketConsumer):
 
     # --- hooks for subclasses -------------------------------------------------------
     async def authorize(self, user) -> int | None:
-        """Return None to admit `user`, or a close code (4403, 4404)."""
+        """Return None to admit `user`, or a close code: 4404 for an object that is missing
+        or hidden from the user alike (never 4403, which would confirm the id exists)."""
         raise NotImplementedError
 
     async def groups_for(self, user) -> list[str]:
@@ -97,6 +183,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
     # --- lifecycle -------------------------------------------------------------------
     async def connect(self):
         self.user = None
+        self.token_issued_at: float | None = None  # set for token sockets (revocation re-check)
         self.joined: list[str] = []
         self.outstanding_pings = 0
         self.bucket = TokenBucket(settings.WS_FRAME_RATE)
@@ -177,15 +264,23 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             await self._receive_auth(frame)
             return
+        if kind == "auth":
+            return  # already admitted; a repeated auth frame is harmless
+        if kind != "pong" and kind not in self.client_frames:
+            await self.send_error("unknown_type", f"Frame type '{kind}' is not accepted here.")
+            return
+        # Pongs too: a listen-only socket (the board) sends nothing else, so a missed close
+        # still ends within two heartbeats.
+        if not await still_signed_in(self.user.pk, self.token_issued_at):
+            await self.close(CLOSE_UNAUTHENTICATED)
+            return
         if kind == "pong":
             self.outstanding_pings = 0
             return
-        if kind == "auth":
-            return  # already admitted; a repeated auth frame is harmless
-        if kind not in self.client_frames:
-            await self.send_error("unknown_type", f"Frame type '{kind}' is not accepted here.")
-            return
         try:
+            nul_field = field_with_nul(frame) if "\\u0000" in text_data else None
+            if nul_field is not None:
+                raise ValidationFailed.field(nul_field, _("Text may not contain NUL characters."))
             await getattr(self, f"on_{kind}")(frame)
         except RateLimited as exc:
             await self.send_error(exc.code, exc.message, exc.details, client_id=frame.get("client_id"))
@@ -193,13 +288,13 @@ class ContorlConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, exc.details, client_id=frame.get("client_id"))
 
     def _parse(self, text_data, bytes_data) -> dict | None:
-        if text_data is None or len(text_data) > settings.WS_MAX_FRAME_BYTES:
+        if text_data is None or frame_too_big(text_data):
             return None
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str) or too_deep(frame):
             return None
         return frame
 
@@ -213,10 +308,11 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if frame["type"] != "auth" or not isinstance(token, str) or len(token) > 4096:
             await self.close(CLOSE_UNAUTHENTICATED)
             return
-        user = await user_from_token(token)
+        user, issued_at = await user_from_token(token)
         if user is None:
             await self.close(CLOSE_UNAUTHENTICATED)
             return
+        self.token_issued_at = issued_at
         await self._admit(user)
 
     # --- outgoing ----------------------------------------------------------------------
@@ -253,5 +349,6 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         await self.close(CLOSE_NOT_FOUND)
 
     async def session_revoked(self, event):
-        """The session (or every session of the user) was signed out: the socket goes too."""
+        """The session (or every session of the user) was signed out, or the user was
+        deactivated, deleted or changed password: the socket goes too."""
         await self.close(CLOSE_UNAUTHENTICATED)

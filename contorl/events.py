@@ -1,9 +1,12 @@
-"""The only door to the channel layer.
+"""The only door to the channel layer (tests/security/test_event_door.py keeps it so).
 
 `publish()` stamps an event_id, waits for the surrounding transaction to commit, then
-sends one pre-serialised frame to a group. If the layer (Redis) is down the write that
-caused the event still succeeds: frames wait in a bounded in-process queue and a
-background thread sends them, in order, once the layer answers again.
+sends one pre-serialised frame to a group. `control()` does the same for a message to the
+consumers themselves (close a revoked socket, a deleted object's watchers): no frame for
+clients, but the same after-commit timing and the same queue, because a dropped
+revocation would leave a signed-out user's socket open. If the layer (Redis) is down the
+write that caused the message still succeeds: messages wait in a bounded in-process
+queue and a background thread sends them, in order, once the layer answers again.
 """
 
 import json
@@ -64,21 +67,45 @@ def publish(group: str, event_type: str, data: dict, *, actor=None, **extra) -> 
     return frame["event_id"]
 
 
+def control(group: str, message_type: str, **fields) -> None:
+    """After commit, send `{"type": message_type, **fields}` to the consumers in `group`.
+
+    `message_type` names a consumer handler ("session.revoked" -> session_revoked); the
+    message is not relayed to clients.
+    """
+    message = {"type": message_type, **fields}
+    transaction.on_commit(lambda: _send(group, message, None))
+
+
 def send_now(group: str, text: str, *, published_at: float | None = None) -> None:
     """Deliver a serialised frame to a group now (callers outside a transaction)."""
     message = {"type": "event.message", "text": text}
-    stamp = time.monotonic() if published_at is None else published_at
+    _send(group, message, time.monotonic() if published_at is None else published_at)
+
+
+def _send(group: str, message: dict, stamp: float | None) -> None:
+    """Hand `message` to the layer, or queue it behind what is already waiting.
+
+    `stamp` is when the client frame was published (for the broadcast-latency metric);
+    None for control messages, which are not broadcasts.
+    """
     with _lock:
         if _pending:  # keep order: nothing jumps the queue while it drains
             _enqueue(group, message, stamp)
             return
     try:
         async_to_sync(get_channel_layer().group_send)(group, message)
-        metrics.broadcast_sent(stamp)
     except Exception as exc:  # the layer is down; the write already committed
         with _lock:
             _note_error(exc)
             _enqueue(group, message, stamp)
+        return
+    _sent(stamp)
+
+
+def _sent(stamp: float | None) -> None:
+    if stamp is not None:
+        metrics.broadcast_sent(stamp)
 
 
 def _note_error(exc: Exception) -> None:
@@ -87,7 +114,7 @@ def _note_error(exc: Exception) -> None:
     log.warning("channel layer unavailable, buffering events: %s", _last_error)
 
 
-def _enqueue(group: str, message: dict, stamp: float) -> None:
+def _enqueue(group: str, message: dict, stamp: float | None) -> None:
     global _dropped, _retry_thread
     if len(_pending) >= settings.EVENT_BUFFER_SIZE:
         _pending.popleft()
@@ -122,7 +149,7 @@ def _drain() -> None:
             delay = min(delay * 2, 5.0)
             continue
         delay = 0.2
-        metrics.broadcast_sent(stamp)
+        _sent(stamp)
         with _lock:
             if _pending and _pending[0][1] is message:
                 _pending.popleft()

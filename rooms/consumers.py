@@ -19,9 +19,11 @@ LIVE_SEQ_MEMORY = 5000
 
 @database_sync_to_async
 def _authorize(room_id: int, user) -> int | None:
-    if not Room.objects.filter(pk=room_id).exists():
+    # Not a member: 4404 like a missing room (REST answers 404 too), so the close code
+    # does not confirm that the room exists.
+    if role_of(room_id, user) is None or not Room.objects.filter(pk=room_id).exists():
         return CLOSE_NOT_FOUND
-    return None if role_of(room_id, user) is not None else CLOSE_FORBIDDEN
+    return None
 
 
 @database_sync_to_async

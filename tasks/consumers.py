@@ -1,13 +1,14 @@
 """/ws/projects/{id}/: the live board. Read-only for clients: task events arrive from
 tasks/services.py through contorl.events.publish (after commit) and are relayed as they are.
 
-Who may listen is exactly who may view the project (tasks/permissions.py); a membership
-removal kicks the socket through the base class's `access.revoked` handler.
+Who may listen is exactly who may view the project (tasks/permissions.py); a project the user
+may not see closes 4404 like a missing one. A membership removal kicks the socket through
+the base class's `access.revoked` handler.
 """
 
 from channels.db import database_sync_to_async
 
-from contorl.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, ContorlConsumer
+from contorl.consumers import CLOSE_NOT_FOUND, ContorlConsumer
 from contorl.events import project_group
 
 from .models import Project
@@ -26,10 +27,10 @@ PROJECT_EVENTS = (
 
 @database_sync_to_async
 def _authorize(project_id: int, user) -> int | None:
+    # Missing and hidden look the same (4404), as in REST: the close code must not tell
+    # an outsider which project ids exist.
     project = Project.objects.filter(pk=project_id).only("pk", "department_id").first()
-    if project is None:
-        return CLOSE_NOT_FOUND
-    return None if can_view_project(user, project) else CLOSE_FORBIDDEN
+    return None if project is not None and can_view_project(user, project) else CLOSE_NOT_FOUND
 
 
 class ProjectConsumer(ContorlConsumer):

@@ -71,6 +71,26 @@ def user_set_superuser(*, user: User, is_superuser: bool, version: int, by: User
 
 
 @transaction.atomic
+def user_set_active(*, user: User, is_active: bool, version: int, by: User | None, request=None) -> User:
+    """Activate or deactivate an account. A deactivated user's sockets close after commit
+    (contorl/accounts/revocation.py) and their sessions and tokens stop authenticating."""
+    if not isinstance(is_active, bool):
+        raise ValidationFailed.field("is_active", "true or false.")
+    changes = _changes(user, {"is_active": is_active})
+    user = versioned_update(user, version=version, fields={"is_active": is_active}, by=by)
+    if changes:
+        audit.record(
+            "user.activate" if is_active else "user.deactivate",
+            actor=by,
+            obj=user,
+            sensitivity=Sensitivity.HIGH,
+            changes=changes,
+            request=request,
+        )
+    return user
+
+
+@transaction.atomic
 def permissions_record_change(*, obj, before: dict, after: dict, by: User, request=None) -> None:
     """Audit a change of Django groups/permissions (user or group), made in the admin.
 

@@ -16,8 +16,6 @@ import re
 import time
 from importlib import import_module
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -26,7 +24,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.services import Sensitivity
-from contorl import metrics, ratelimits
+from contorl import events, metrics, ratelimits
 from contorl.errors import NotFound
 
 from . import services as account_services
@@ -103,17 +101,16 @@ def session_track(*, user, session_key: str, request=None, backend: str = "") ->
 
 
 def _close_sockets(groups: list[str]) -> None:
-    """After commit: ask every socket in `groups` to close (ContorlConsumer.session_revoked)."""
+    """After commit: ask every socket in `groups` to close with 4401 (ContorlConsumer.session_revoked).
+    Through the event door, so a Redis outage delays the close instead of dropping it."""
+    for group in groups:
+        events.control(group, "session.revoked")
 
-    def send():
-        layer = get_channel_layer()
-        for group in groups:
-            try:
-                async_to_sync(layer.group_send)(group, {"type": "session.revoked"})
-            except Exception as exc:  # the session is gone either way; its sockets die at next auth
-                log.warning("could not close sockets of %s: %s", group, exc.__class__.__name__)
 
-    transaction.on_commit(send)
+def close_user_sockets(user_id: int) -> None:
+    """After commit: close every socket of the user, in every process (deactivated,
+    deleted, password changed, signed out everywhere)."""
+    _close_sockets([user_sockets_group(user_id)])
 
 
 def _end(rows: list[UserSession]) -> None:
@@ -176,7 +173,7 @@ def user_sign_out_everywhere(*, user, by, request=None) -> int:
     account_services.user_refresh_tokens_revoke(user=user)
     user.tokens_valid_after = timezone.now()
     type(user).objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
-    _close_sockets([user_sockets_group(user.pk)])
+    close_user_sockets(user.pk)
     audit.record(
         "auth.signed_out_everywhere",
         actor=by,

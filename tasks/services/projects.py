@@ -2,8 +2,6 @@
 
 import re
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -16,7 +14,7 @@ from contorl.errors import (
     FormulaCycle,
     ValidationFailed,
 )
-from contorl.events import project_group
+from contorl.events import control, project_group
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
@@ -167,14 +165,8 @@ def _kick(project_id: int, user_id: int) -> None:
 
 def _tell_boards(project_id: int, message: dict) -> None:
     """After commit, a control message to every open board socket of the project."""
-
-    def send():
-        try:
-            async_to_sync(get_channel_layer().group_send)(project_group(project_id), message)
-        except Exception as exc:  # the sockets' next request is refused anyway
-            log.warning("could not reach board sockets (%s): %s", message["type"], exc.__class__.__name__)
-
-    transaction.on_commit(send)
+    fields = dict(message)
+    control(project_group(project_id), fields.pop("type"), **fields)
 
 
 def _owner_count(project: Project) -> int:

@@ -137,9 +137,9 @@ async def test_heartbeat_keeps_answering_sockets_and_closes_silent_ones(settings
     await answering.disconnect()
 
 
-async def test_invisible_project_closes_4403(outsider, project):
+async def test_invisible_project_closes_4404_like_a_missing_one(outsider, project):
     comm = await connect(f"/ws/projects/{project.pk}/", await session_cookie(outsider), ready=False)
-    await expect_close(comm, 4403)
+    await expect_close(comm, 4404)
 
 
 async def test_missing_project_closes_4404(user):

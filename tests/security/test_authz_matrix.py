@@ -232,9 +232,10 @@ NOT_IN_MATRIX = {
 }
 
 # WebSocket endpoints: the close code a caller gets, or "ok" when admitted.
+# A project or room the caller may not see closes 4404, like a missing one (REST's 404).
 WS_MATRIX = [
-    ("/ws/projects/{P}/", "4401 4403 ok ok ok ok ok"),
-    ("/ws/rooms/{R}/", "4401 4403 ok ok ok 4403 ok"),
+    ("/ws/projects/{P}/", "4401 4404 ok ok ok ok ok"),
+    ("/ws/rooms/{R}/", "4401 4404 ok ok ok 4404 ok"),
     ("/ws/notifications/", "4401 ok ok ok ok ok ok"),
 ]
 
