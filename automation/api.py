@@ -255,7 +255,7 @@ class WeeklyReportView(_Base):
             OpenApiParameter("week", str, description="ISO week like 2026-W47; default: last week"),
             OpenApiParameter("format", str, enum=["json", "csv"]),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request, project_id):
         return self._get(request, project_id)

@@ -3,6 +3,7 @@
 - `add_error_responses` (a drf-spectacular postprocessing hook): the contract's error
   envelope for 400/401/403/404/409/429 on every operation (413/415 where a body is sent),
   429 with its Retry-After header. Views document their 2xx answers only.
+- `require_version_on_updates` (another hook): PATCH/PUT bodies must carry `version`.
 - `AutoSchema`: pagination is documented where the API pages, i.e. on `list` actions;
   extra actions that page say so with `paginated(...)`.
 - `document_output(...)`: serializers that validate input but render a selector payload
@@ -75,6 +76,31 @@ def add_error_responses(result, generator, request, public):
                 if code == "429":
                     response["headers"] = RETRY_AFTER
                 responses[code] = response
+    return result
+
+
+VERSION_REQUIRED = {
+    "type": "object",
+    "properties": {
+        "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The version the change is based on; a stale one is 409 version_conflict.",
+        }
+    },
+    "required": ["version"],
+}
+
+
+def require_version_on_updates(result, generator, request, public):
+    """Postprocessing hook: every PATCH/PUT body carries `version` (optimistic locking,
+    contorl/versioning.py). Said per operation, as POST bodies share the same components."""
+    for item in result.get("paths", {}).values():
+        for method in ("patch", "put"):
+            content = item.get(method, {}).get("requestBody", {}).get("content", {})
+            for media in content.values():
+                if "schema" in media:
+                    media["schema"] = {"allOf": [media["schema"], VERSION_REQUIRED]}
     return result
 
 

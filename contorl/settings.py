@@ -279,6 +279,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "contorl.openapi.add_error_responses",
+        "contorl.openapi.require_version_on_updates",
     ],
 }
 

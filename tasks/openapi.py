@@ -129,19 +129,19 @@ class RestoreOut(serializers.Serializer):
     restored = serializers.ListField(child=serializers.IntegerField())
 
 
-class BulkSucceededOut(serializers.Serializer):
+class TaskBulkSucceededOut(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
 
 
-class BulkFailedOut(serializers.Serializer):
+class TaskBulkFailedOut(serializers.Serializer):
     id = serializers.JSONField(allow_null=True, help_text="The id as sent (null when missing).")
     error = serializers.DictField(help_text="The error envelope's body: code, message, details.")
 
 
 class BulkUpdateOut(serializers.Serializer):
-    succeeded = BulkSucceededOut(many=True)
-    failed = BulkFailedOut(many=True)
+    succeeded = TaskBulkSucceededOut(many=True)
+    failed = TaskBulkFailedOut(many=True)
 
 
 document_output("tasks.api.ProjectSerializer", ProjectOut)

@@ -1,37 +1,77 @@
 """Property-based API fuzzing with schemathesis against /api/schema/ (every operation).
 
-Signed in as a plain member (bob's peer with a project and a room of their own), each
-operation gets a few generated requests, valid and invalid. Checked on every answer:
-no 5xx, every 4xx in the error envelope, and declared content types; 2xx bodies are
-validated against the schema where the operation declares one (see RESPONSE_SCHEMA_SKIP).
-Bounded: few examples per operation, no shrinking, no deadline.
+Every operation gets a few generated requests (valid and invalid) against the security
+tests' world (tests/security/conftest.py): half with generated path ids, half with the ids
+of real objects, so detail endpoints answer 2xx too. Callers rotate between the project and
+room owner, a member and an admin. Each request runs in a rolled-back savepoint, so a DELETE
+does not take the world away from the next operation.
+
+Checked on every answer (CHECKS): no 5xx, the status code, the content type, the headers
+(429's Retry-After) and the body are the ones the schema documents; every 4xx is the
+contract's error envelope. Not checked: schemathesis' positive_data_acceptance (a
+schema-valid body must be accepted): business rules such as a PATCH's current `version`,
+unique keys or a foreign key that exists are refused with 400 by design and cannot be said
+in OpenAPI.
+
+Bounded: MAX_EXAMPLES per operation and mode, no shrinking, no deadline; rate limits off
+(the `world` fixture), as they are tested elsewhere.
 """
+
+from decimal import Decimal
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 pytestmark = [pytest.mark.timeout(400)]
 
+MAX_EXAMPLES = 6
+CALLERS = ("owner", "member", "admin")
 
-@pytest.fixture(scope="session")
+
+def check_error_envelope(ctx, response, case) -> None:
+    if response.status_code >= 400 and case.path.startswith("/api/"):
+        body = response.json()
+        assert isinstance(body, dict) and set(body) == {"error"}, f"not the error envelope: {str(body)[:300]}"
+        error = body["error"]
+        assert isinstance(error.get("code"), str) and error["code"], error
+        assert isinstance(error.get("message"), str) and isinstance(error.get("details"), dict), error
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    check_error_envelope,
+]
+
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
 def api_schema(django_db_setup, django_db_blocker):
     from django.core.wsgi import get_wsgi_application
 
     with django_db_blocker.unblock():
         return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-
-
-@pytest.fixture
-def member_token(db, settings):
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    from contorl.accounts.models import Department, User
-
-    settings.RATELIMIT_ENABLE = False
-    department, _ = Department.objects.get_or_create(code="FZZ", defaults={"name": "Fuzz"})
-    user, _ = User.objects.get_or_create(username="fuzz_member", defaults={"department": department})
-    return str(AccessToken.for_user(user))
 
 
 @pytest.fixture
@@ -49,51 +89,93 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-def check_error_envelope(response, case) -> None:
-    if response.status_code >= 400 and case.path.startswith("/api/"):
-        body = response.json()
-        assert isinstance(body, dict) and set(body) == {"error"}, f"not the error envelope: {str(body)[:300]}"
-        error = body["error"]
-        assert isinstance(error.get("code"), str) and error["code"], error
-        assert isinstance(error.get("message"), str) and isinstance(error.get("details"), dict), error
+def real_ids(path: str, w: dict) -> dict:
+    """Path parameters naming objects of the world, by the path's first segment."""
+    top = path.split("/")[2]
+    if top == "projects" and "/triggers/" in path:
+        return {"project_id": w["P"], "id": w["TR"]}
+    return {
+        "attachments": {"id": w["A"]},
+        "comments": {"id": w["C"]},
+        "custom-fields": {"id": w["CF"]},
+        "departments": {"id": w["D"]},
+        "messages": {"id": w["MSG"], "emoji": "👀"},
+        "notifications": {"id": w["N"]},
+        "project-templates": {"id": w["PT"]},
+        "projects": {"id": w["P"], "project_id": w["P"], "user_id": w["member"]},
+        "room-files": {"id": w["RF"]},
+        "room-templates": {"id": w["RT"]},
+        "rooms": {"id": w["R"], "member_id": w["RMV"]},
+        "statuses": {"id": w["S"]},
+        "tasks": {"id": w["T"], "depends_on": w["T3"]},
+        "triggers": {"id": w["TR"]},
+        "users": {"id": w["member"]},
+    }.get(top, {})
 
 
-SETTINGS = settings(
-    max_examples=5,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+def strategies_for(operation, world) -> list:
+    names = {p.name for p in operation.path_parameters}
+    fixed = {k: v for k, v in real_ids(operation.path, world).items() if k in names}
+    found = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        found.append(operation.as_strategy(mode))
+        if fixed:
+            found.append(operation.as_strategy(mode, path_parameters=fixed))
+    return found
 
 
-def test_every_operation(api_schema, member_token, keep_test_connection):
-    """One bounded run per operation; failures are collected so one report lists them all."""
-    from hypothesis import given
+def exercise(operation, world, headers, failures: dict, statuses: dict, succeeded: set) -> None:
+    """MAX_EXAMPLES calls per strategy mix of one operation, each checked and rolled back."""
+    from django.db import transaction
 
-    failures: list[str] = []
-    operations = 0
+    label = f"{operation.method.upper()} {operation.path}"
+    calls = [0]
+
+    @SETTINGS
+    @given(case=st.one_of(*strategies_for(operation, world)))
+    def run(case):
+        calls[0] += 1
+        sent = headers[calls[0] % len(headers)]
+        with transaction.atomic():
+            try:
+                response = case.call(headers=sent)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                if response.status_code < 300:
+                    succeeded.add(label)
+                try:
+                    case.validate_response(response, checks=CHECKS, headers=sent)
+                except BaseExceptionGroup as group:  # schemathesis' FailureGroup
+                    for failure in group.exceptions:
+                        message = " | ".join((getattr(failure, "message", "") or str(failure)).splitlines())
+                        title = getattr(failure, "title", type(failure).__name__)
+                        failures.setdefault((label, title), f"[{response.status_code}] {message}")
+                except AssertionError as exc:  # check_error_envelope
+                    failures.setdefault((label, "error envelope"), str(exc)[:300])
+            finally:
+                transaction.set_rollback(True)
+
+    run()
+
+
+def test_every_operation(api_schema, world, keep_test_connection):
+    """Bounded runs per operation; failures are collected so one report lists them all."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from tasks.models import Task
+
+    # A value in every task field the payload renders specially (estimated_hours is a number).
+    Task.objects.filter(pk=world["T"]).update(estimated_hours=Decimal("2.50"))
+    headers = [{"Authorization": f"Bearer {AccessToken.for_user(world['users'][name])}"} for name in CALLERS]
+    failures: dict[tuple, str] = {}
     statuses: dict[int, int] = {}
-    for result in api_schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @SETTINGS
-        @given(case=operation.as_strategy())
-        def run(case):
-            response = case.call(headers={"Authorization": f"Bearer {member_token}"})
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            where = f"{case.method} {case.formatted_path}"
-            assert response.status_code < 500, f"{where} -> {response.status_code}: {response.text[:300]}"
-            check_error_envelope(response, case)
-
-        try:
-            run()  # noqa: B023 (run is called right here, inside its own iteration)
-        except Exception as exc:  # collect and go on: one report for every operation
-            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc).splitlines()[0][:400]}")
-    assert operations >= 60, "the schema lists every operation"
-    assert sum(n for code, n in statuses.items() if code < 300) >= 30, f"signed in, many calls succeed: {statuses}"
-    assert 401 not in statuses or statuses[401] < operations, f"the member token is used: {statuses}"
-    print("schemathesis status counts:", dict(sorted(statuses.items())))
-    assert failures == [], "\n".join(failures)
+    succeeded: set[str] = set()
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    for operation in operations:
+        exercise(operation, world, headers, failures, statuses, succeeded)
+    print(f"schemathesis: {dict(sorted(statuses.items()))}; {len(succeeded)}/{len(operations)} operations got a 2xx")
+    report = [f"{label}: {title}: {message[:400]}" for (label, title), message in sorted(failures.items())]
+    assert report == [], f"{len(report)} schema mismatches:\n" + "\n".join(report)
+    assert len(operations) >= 100, "the schema lists every operation"
+    # Writes seldom succeed on generated bodies (a PATCH needs the current version), reads do.
+    missing = sorted({f"{o.method.upper()} {o.path}" for o in operations} - succeeded)
+    assert len(succeeded) >= 80, f"the world's objects are reached, responses validated: not 2xx: {missing}"
