@@ -1,0 +1,129 @@
+"""Bulk assignment moves: partial success with a savepoint per item, events for open calendars."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from planning import services
+from planning.models import ResourceAssignment
+from tests.tasks.factories import make_project
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def _assign(by, project, worker, day=2, hours="4"):
+    return services.assignment_create(
+        by=by,
+        project=project,
+        worker=worker,
+        start=D(2026, 2, day),
+        end=D(2026, 2, day + 4),
+        hours_per_day=Decimal(hours),
+    )
+
+
+def test_bulk_mixed_stale_and_fresh(api_for, owner, admin_user, project, worker, external_worker, outsider_project):
+    fresh, stale, bad, hidden = (
+        _assign(owner, project, worker),
+        _assign(owner, project, worker),
+        _assign(owner, project, worker),
+        _assign(admin_user, outsider_project, worker),
+    )
+    services.assignment_update(assignment=stale, version=1, by=owner, note="moved by someone else")
+    items = [
+        {"id": fresh.pk, "version": 1, "start": "2026-02-09", "end": "2026-02-13", "worker": external_worker.pk},
+        {"id": stale.pk, "version": 1, "start": "2026-02-09", "end": "2026-02-13"},
+        {"id": bad.pk, "version": 1, "start": "2026-02-09", "end": "2026-02-01"},
+        {"id": hidden.pk, "version": 1, "hours_per_day": "2"},
+        {"id": fresh.pk + 10_000, "version": 1},
+        {"version": 1},
+        {"id": bad.pk, "version": 1, "hours_per_day": "25"},
+    ]
+    r = api_for(owner).post("/api/planning/assignments/bulk/", items, format="json")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["succeeded"] == [{"id": fresh.pk, "version": 2}]
+    codes = [(f["id"], f["code"]) for f in body["failed"]]
+    assert codes == [
+        (stale.pk, "version_conflict"),
+        (bad.pk, "validation_error"),
+        (hidden.pk, "not_found"),
+        (fresh.pk + 10_000, "not_found"),
+        (None, "validation_error"),
+        (bad.pk, "validation_error"),
+    ]
+    conflict = body["failed"][0]
+    assert conflict["current"]["version"] == 2 and conflict["current"]["note"] == "moved by someone else"
+    assert conflict["error"]["details"]["current"] == conflict["current"]
+    assert body["failed"][2]["current"] is None  # nothing about invisible rows
+    moved = ResourceAssignment.objects.get(pk=fresh.pk)
+    assert (moved.start, moved.end, moved.worker_id) == (D(2026, 2, 9), D(2026, 2, 13), external_worker.pk)
+    for untouched, version in ((stale, 2), (bad, 1), (hidden, 1)):
+        row = ResourceAssignment.objects.get(pk=untouched.pk)
+        assert row.version == version and row.start == D(2026, 2, 2)
+
+
+def test_bulk_needs_planner_role_and_a_list(api_for, owner, project, worker, make_user):
+    a = _assign(owner, project, worker)
+    viewer = make_user("vic")
+    services.grant_create(by=owner, user=viewer, role="viewer", project=project)
+    r = api_for(viewer).post("/api/planning/assignments/bulk/", [{"id": a.pk, "version": 1, "hours_per_day": "1"}])
+    assert r.json()["failed"][0]["code"] == "permission_denied"
+    assert ResourceAssignment.objects.get(pk=a.pk).version == 1
+    assert api_for(owner).post("/api/planning/assignments/bulk/", {"id": a.pk}, format="json").status_code == 400
+
+
+def test_assignment_events_reach_the_project_group_after_commit(
+    django_capture_on_commit_callbacks, listen, api_for, owner, project, worker
+):
+    drain = listen(project)
+    api = api_for(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post(
+            "/api/planning/assignments/",
+            {
+                "project": project.pk,
+                "worker": worker.pk,
+                "start": "2026-02-02",
+                "end": "2026-02-06",
+                "hours_per_day": "6",
+            },
+        ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(
+            "/api/planning/assignments/bulk/",
+            [{"id": created["id"], "version": 1, "start": "2026-02-03", "end": "2026-02-09"}],
+            format="json",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/planning/assignments/{created['id']}/?version=2").status_code == 204
+    frames = drain()
+    assert [f["type"] for f in frames] == ["assignment_created", "assignment_changed", "assignment_deleted"]
+    changed = frames[1]["data"]
+    assert (changed["id"], changed["version"], changed["start"], changed["end"]) == (
+        created["id"],
+        2,
+        "2026-02-03",
+        "2026-02-09",
+    )
+    assert changed["actor"]["id"] == owner.pk and frames[0]["event_id"] != frames[1]["event_id"]
+    assert frames[2]["data"]["is_deleted"] is True
+
+
+def test_no_event_when_the_write_fails(django_capture_on_commit_callbacks, listen, api_for, owner, project, worker):
+    drain = listen(project)
+    a = _assign(owner, project, worker)
+    drain()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api_for(owner).patch(
+            f"/api/planning/assignments/{a.pk}/", {"version": 5, "hours_per_day": "2"}, format="json"
+        )
+    assert r.status_code == 409
+    assert drain() == []
+
+
+@pytest.fixture
+def outsider_project(make_user, other_department):
+    return make_project(make_user("eve", department=other_department))
