@@ -95,6 +95,7 @@ def test_room_scrolls_like_a_chat(browser, live_server_proc):  # noqa: F811
     expect(jump).to_contain_text("1")
     expect(alice.locator("#unread-divider + .msg")).to_contain_text("pump 4 tripped")
     assert abs(alice.evaluate("document.getElementById('stream').scrollTop") - top) < 2
+    alice.screenshot(path=str(SHOTS / "room-chat-1280-unread.png"))
     jump.click()
     expect(alice.locator(".msg", has_text="pump 4 tripped")).to_be_in_viewport()
     expect(jump).to_be_hidden()
@@ -138,6 +139,7 @@ def test_message_search_in_a_room_and_across_my_rooms(browser, live_server_proc)
     expect(target).to_be_in_viewport()
     expect(target).to_have_class(re.compile("flash"))
     assert "#seq-" in alice.url
+    alice.screenshot(path=str(SHOTS / "room-search-1280.png"))
 
     # Across my rooms, from the room list; a hit opens its room at the message.
     alice.goto(f"{server.url}/rooms/")
@@ -217,11 +219,14 @@ def test_system_lines_and_times_follow_the_page_language(browser, live_server_pr
     expect(system.first).to_have_text(re.compile("開啟了這個事件處理室"))
     expect(system.nth(1)).to_contain_text("已解決")
     expect(alice.locator(".msg", has_text="閥門已更換").locator("time")).to_have_text(re.compile("[上下]午"))
+    expect(alice.locator("#member-list .pill", has_text="擁有者")).to_have_count(1)  # role names too
+    expect(alice.locator("#online-list li")).to_have_count(1)
     alice.screenshot(path=str(SHOTS / "room-chat-1280-zh-hant.png"))
 
     alice.context.add_cookies([{"name": "django_language", "value": "en", "url": server.url}])
     open_room(alice, server, room_id)
     expect(alice.locator(".msg.system").first).to_have_text(re.compile("opened the room"))
+    expect(alice.locator("#member-list .pill").first).to_have_text(re.compile("^(Owner|Editor|Viewer)$"))
     expect(alice.locator(".msg", has_text="閥門已更換").locator("time")).to_have_text(re.compile("AM|PM"))
 
 
@@ -258,6 +263,7 @@ def test_new_room_form_keeps_input_and_actions_stay_out_of_the_way(browser, live
     assert picker.locator("button").count() >= 60
     assert picker.locator(".picker-title").count() >= 4
     expect(picker.locator("button").first).to_be_focused()
+    alice.screenshot(path=str(SHOTS / "room-emoji-picker-1280.png"))
     alice.keyboard.press("ArrowRight")
     alice.keyboard.press("ArrowRight")
     expect(picker.locator("button").nth(2)).to_be_focused()

@@ -779,6 +779,12 @@
     });
   }
 
+  // Role names in the page language, from the options the server rendered.
+  function roleLabel(value) {
+    const option = document.getElementById("role-options").content.querySelector('option[value="' + CSS.escape(value) + '"]');
+    return option ? option.textContent : value;
+  }
+
   async function loadMembers() {
     const res = await api("GET", "/api/rooms/" + roomId + "/members/");
     if (!res.ok) return;
@@ -805,7 +811,7 @@
           loadMembers();
         }));
       } else {
-        const role = document.createElement("span"); role.className = "pill"; role.textContent = m.role;
+        const role = document.createElement("span"); role.className = "pill"; role.textContent = roleLabel(m.role);
         li.appendChild(role);
       }
       el.members.appendChild(li);
