@@ -15,6 +15,8 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from contorl.errors import ValidationFailed
 
 from .models import Actual, Rate, ResourceAssignment, WorkerException
@@ -55,9 +57,9 @@ def parse_date(query, name: str, default=None):
     try:
         day = datetime.date.fromisoformat(str(raw))
     except ValueError:
-        raise ValidationFailed.field(name, "A date as YYYY-MM-DD.") from None
+        raise ValidationFailed.field(name, _("A date as YYYY-MM-DD.")) from None
     if not 2000 <= day.year <= 2100:
-        raise ValidationFailed.field(name, "A date from 2000 to 2100.")
+        raise ValidationFailed.field(name, _("A date from 2000 to 2100."))
     return day
 
 
@@ -194,10 +196,10 @@ def plan_vs_actual(*, projects, phase=None, start=None, end=None) -> dict:
         start = start or (min(bounds) if bounds else monday(today))
         end = end or (max(bounds) if bounds else monday(today) + datetime.timedelta(days=6))
     if end < start:
-        raise ValidationFailed.field("end", "The end must not be before the start.")
+        raise ValidationFailed.field("end", _("The end must not be before the start."))
     first = monday(start)
     if (monday(end) - first).days // 7 + 1 > MAX_REPORT_WEEKS:
-        raise ValidationFailed.field("end", f"At most {MAX_REPORT_WEEKS} weeks per report.")
+        raise ValidationFailed.field("end", _("At most %(n)s weeks per report.") % {"n": MAX_REPORT_WEEKS})
     weeks: dict[datetime.date, dict] = {}
     week = first
     while week <= end:
