@@ -1,13 +1,16 @@
 """Pages of the automation app: a project's triggers (list, editor, execution log) and its
 weekly report. Pages render the first state; static/automation/triggers.js talks to the API."""
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from contorl.errors import ValidationFailed
 from tasks import permissions as perms
-from tasks.models import CustomField, Project, ProjectMember, Status
+from tasks.models import CustomField, Project, ProjectMember, Status, Task
 
 from . import reports, rules, selectors
 from .api import trigger_payload
@@ -60,19 +63,35 @@ def triggers_page(request, project_id: int):
     )
 
 
+def _latest_week_with_data(project) -> str | None:
+    """The ISO week of the project's latest task change (not in the future), or None.
+
+    A fresh project has all its activity in the current week, so the previous week, the
+    delivered report's default, would open on an empty page."""
+    latest = (
+        Task.history.model.objects.filter(project_id=project.pk, history_date__lte=timezone.now())
+        .order_by("-history_date")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    if latest is None:
+        return None
+    day = timezone.localdate(latest)
+    return reports.week_label(day - datetime.timedelta(days=day.weekday()))
+
+
 @login_required
 def weekly_report_page(request, project_id: int):
     project = _visible_project(request, project_id)
-    week = request.GET.get("week")
+    latest = _latest_week_with_data(project)
+    week = request.GET.get("week") or latest
     error = None
     try:
         report = reports.weekly_report(project, week)
     except ValidationFailed as exc:
         error = exc.message
-        report = reports.weekly_report(project, None)
+        report = reports.weekly_report(project, latest)
     label, monday = reports.parse_week(report["week"])
-    import datetime
-
     prev_label = reports.week_label(monday - datetime.timedelta(days=7))
     next_label = reports.week_label(monday + datetime.timedelta(days=7))
     return render(
@@ -85,6 +104,9 @@ def weekly_report_page(request, project_id: int):
             "error": error,
             "prev_week": prev_label,
             "next_week": next_label,
+            "latest_week": latest,
+            "week_start": monday,
+            "week_end": monday + datetime.timedelta(days=6),
         },
         status=400 if error else 200,
     )
