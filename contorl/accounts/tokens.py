@@ -43,7 +43,7 @@ class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
             # Two refreshes racing with one token: the row lock lets only the first rotate
             # it; the second then finds it blacklisted (token_not_valid, 401).
             jti = refresh.payload.get(api_settings.JTI_CLAIM)
-            OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+            list(OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().values_list("pk"))
             refresh.check_blacklist()
             return super().validate(attrs)
 
