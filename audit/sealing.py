@@ -81,17 +81,18 @@ def chain_head() -> tuple[int, str]:
 def _seal_batch(key: bytes, batch_size: int) -> int:
     with transaction.atomic():
         _lock_chain()
+        rows = list(AuditLog.objects.filter(seq__isnull=True).order_by("id").values("id", *CONTENT_FIELDS)[:batch_size])
+        if not rows:
+            return 0  # the usual case when sealers queue up: the one before sealed our rows too
         # Read under the lock: the previous sealer has committed, so this is the real head.
         seq, prev = chain_head()
-        rows = list(AuditLog.objects.filter(seq__isnull=True).order_by("id").values("id", *CONTENT_FIELDS)[:batch_size])
         sealed = []
         for row in rows:
             seq += 1
             row.update(seq=seq, prev_hash=prev)
             prev = row_hash(row, key=key)
             sealed.append(AuditLog(pk=row["id"], seq=seq, prev_hash=row["prev_hash"], hash=prev))
-        if sealed:
-            AuditLog.objects.bulk_update(sealed, ["seq", "prev_hash", "hash"])
+        AuditLog.objects.bulk_update(sealed, ["seq", "prev_hash", "hash"])
     return len(rows)
 
 
