@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("audit.urls")),
     path("", include("automation.urls")),
+    path("", include("planning.pages")),
     path("", views.dashboard, name="dashboard"),
 ]
 

@@ -12,9 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import NotFound
 
-from contorl.errors import ValidationFailed
+from contorl.errors import NotFound, ValidationFailed
 from tasks.models import Project
 
 from . import permissions as P
@@ -87,7 +86,7 @@ def _chart(weeks: list[dict]) -> dict | None:
     planned = [Decimal(w["cumulative_planned_hours"]) for w in weeks]
     actual = [Decimal(w["cumulative_actual_hours"]) for w in weeks]
     top = max([*planned, *actual, Decimal(1)])
-    inner_w, inner_h = CHART_W - PAD_L - 12, CHART_H - PAD_B - PAD_T
+    inner_w, inner_h = CHART_W - PAD_L - 44, CHART_H - PAD_B - PAD_T  # room for the last week's bars
     step = inner_w / max(1, len(weeks) - 1)
 
     def points(values):

@@ -8,6 +8,7 @@
   "use strict";
   const T = window.contorlTasks;
   const { gettext, interpolate, el } = T;
+  const ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   const page = T.pageData();
   const form = document.getElementById("cal-filters");
   const grid = document.getElementById("calendar");
@@ -138,7 +139,7 @@
         el("div", { class: "cal-name", role: "rowheader" }, [
           el("span", { text: row.worker.name }),
           el("small", { text: interpolate(gettext("%(assigned)s / %(capacity)s h"), { assigned: row.assigned_hours, capacity: row.capacity_hours }, true) }),
-          row.over_allocated_days ? el("small", { class: "over-text", text: interpolate(gettext("over-allocated on %(n)s days"), { n: row.over_allocated_days }, true) }) : null,
+          row.over_allocated_days ? el("small", { class: "over-text", text: interpolate(ngettext("over-allocated on %(n)s day", "over-allocated on %(n)s days", row.over_allocated_days), { n: row.over_allocated_days }, true) }) : null,
         ]),
         el("div", { class: "cal-track", style: { width: width + "px", height: 8 + laneCount * 26 + "px" } }, [
           el("div", { class: "cal-cells" }, cells),
@@ -193,7 +194,7 @@
     if (!res.ok) { T.toast(T.errorText(res), "error"); await load(); return; }
     res.data.succeeded.forEach(function (ok) { mine.add(ok.id + ":" + ok.version); });
     if (res.data.failed.length) showFailures(move, items, res.data);
-    else T.toast(interpolate(gettext("%(n)s assignments moved."), { n: res.data.succeeded.length }, true), "success");
+    else T.toast(interpolate(ngettext("%(n)s assignment moved.", "%(n)s assignments moved.", res.data.succeeded.length), { n: res.data.succeeded.length }, true), "success");
     await load();
   }
   const mine = new Set(); // "id:version" written by this page, so its own echoes are not news
