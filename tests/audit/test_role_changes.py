@@ -11,6 +11,18 @@ from notifications.models import Notification
 from tests.notifications.helpers import connect, next_of
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """The admins' alert e-mail goes out through a Celery task: run it in-process (the
+    PostgreSQL pass sets REDIS_URL, which would queue it for a worker these tests do not run)."""
+    from contorl.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+
+
 @pytest.mark.django_db
 def test_role_patch_is_a_high_user_role_change(admin_api, user, admin_user):
     response = admin_api.patch(f"/api/users/{user.pk}/", {"role": "manager", "version": user.version})
