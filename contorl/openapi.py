@@ -105,6 +105,14 @@ def require_version_on_updates(result, generator, request, public):
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # A user's e-mail address may be blank; a read-only model field no longer says so
+        # (spectacular adds the blank option for writable allow_blank fields itself).
+        if field.read_only and schema.get("format") == "email":
+            del schema["format"]
+            schema["oneOf"] = [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]
+
     def _get_paginator(self):
         # A viewset pages its `list` only; other actions answering a list answer a plain array
         # unless they document `paginated(...)` themselves.
