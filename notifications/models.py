@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -53,3 +54,31 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    # Text for the reader, in the language active now. A notification whose data carries "i18n"
+    # stores its English source text (msgid) instead of text translated for whoever was active
+    # when it was created: data["i18n"] is True (title and body are msgids) or
+    # {"title": msgid, "body": msgid, "params": {...}, "translate_params": [names]}.
+    def _shown(self, field: str) -> str:
+        raw = getattr(self, field)
+        spec = self.data.get("i18n") if isinstance(self.data, dict) else None
+        if spec is True:
+            return gettext(raw) if raw else raw
+        if isinstance(spec, dict) and isinstance(spec.get(field), str):
+            params = dict(spec.get("params") or {})
+            for name in spec.get("translate_params") or ():
+                if isinstance(params.get(name), str):
+                    params[name] = gettext(params[name])
+            try:
+                return (gettext(spec[field]) % params)[: 200 if field == "title" else 2000]
+            except (KeyError, TypeError, ValueError):
+                return raw
+        return raw
+
+    @property
+    def shown_title(self) -> str:
+        return self._shown("title")
+
+    @property
+    def shown_body(self) -> str:
+        return self._shown("body")

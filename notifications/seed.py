@@ -1,6 +1,9 @@
-"""Demo notifications (idempotent): a welcome note for everyone, a couple of unread items."""
+"""Demo notifications (idempotent): a welcome note for everyone, a couple of unread items.
 
-from django.utils.translation import gettext as _
+Their text is stored as the English source string with data["i18n"] set, so each reader sees
+it in their own language (selectors.notification_payload translates it when rendering)."""
+
+from django.utils.translation import gettext_noop as _
 
 from .models import Notification
 from .services import notify
@@ -20,7 +23,7 @@ def seed(users: dict, stdout) -> None:
         body=_("Your projects, incident rooms and alerts arrive here and on the bell."),
         link="/projects/",
         actor=admin,
-        data={"seed": "welcome"},
+        data={"seed": "welcome", "i18n": True},
         email=False,
     )
     others = [u for u in (users.get("bob"), users.get("carol"), users.get("dave")) if u is not None]
@@ -31,7 +34,7 @@ def seed(users: dict, stdout) -> None:
         body=_("Line 3 packaging stoppage"),
         link="/rooms/",
         actor=alice,
-        data={"seed": "room_invite"},
+        data={"seed": "room_invite", "i18n": True},
         email=False,
     )
     stdout.write(f"notifications: {Notification.objects.filter(data__has_key='seed').count()} demo notifications")

@@ -47,8 +47,8 @@ def notification_payload(n: Notification) -> dict:
     return {
         "id": n.pk,
         "type": n.type,
-        "title": n.title,
-        "body": n.body,
+        "title": n.shown_title,  # in the reader's language where the text allows (Notification._shown)
+        "body": n.shown_body,
         "link": n.link,
         "data": n.data,
         "actor": (

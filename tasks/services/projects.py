@@ -4,6 +4,7 @@ import re
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit import services as audit
@@ -200,9 +201,24 @@ def member_add(*, project: Project, user, role: str, by) -> ProjectMember:
             % {"name": project.name, "role": ProjectMember.Role(role).label},
             link=f"/projects/{project.pk}/",
             actor=by,
-            data={"project": project.pk, "role": role},
+            data={
+                "project": project.pk,
+                "role": role,
+                # shown in the recipient's language, not the inviter's (Notification._shown)
+                "i18n": {
+                    "title": "You were added to the project “%(name)s” as %(role)s",
+                    "params": {"name": project.name, "role": _source_text(ProjectMember.Role(role).label)},
+                    "translate_params": ["role"],
+                },
+            },
         )
     return member
+
+
+def _source_text(lazy) -> str:
+    """A lazy translation's English source string (its msgid), to translate again when read."""
+    with translation.override(None):
+        return str(lazy)
 
 
 @transaction.atomic

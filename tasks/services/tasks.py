@@ -161,7 +161,12 @@ def _notify_assignee(task: Task, by) -> None:
         title=(_("You were assigned: %(title)s") % {"title": task.title})[:200],
         link=f"/projects/{task.project_id}/tasks/{task.pk}/",
         actor=by,
-        data={"task": task.pk, "project": task.project_id},
+        data={
+            "task": task.pk,
+            "project": task.project_id,
+            # shown in the recipient's language, not the assigner's (Notification._shown)
+            "i18n": {"title": "You were assigned: %(title)s", "params": {"title": task.title}},
+        },
     )
 
 

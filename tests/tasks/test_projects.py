@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from audit.models import AuditLog
 from tasks import services
@@ -215,7 +216,13 @@ def test_a_new_member_is_notified(api_for, owner, project, make_user):
     assert r.status_code == 201, r.content
     note = Notification.objects.get(recipient=newcomer, type="project_member")
     assert note.title == f"您已被加入專案「{project.name}」,角色:檢視者"
-    assert note.link == f"/projects/{project.pk}/" and note.data == {"project": project.pk, "role": "viewer"}
+    assert note.link == f"/projects/{project.pk}/"
+    assert (note.data["project"], note.data["role"]) == (project.pk, "viewer")
+    # the reader sees it in their own language, not the inviter's
+    with translation.override("en"):
+        assert note.shown_title == f"You were added to the project “{project.name}” as Viewer"
+    with translation.override("zh-hant"):
+        assert note.shown_title == f"您已被加入專案「{project.name}」,角色:檢視者"
 
 
 def test_delete_project_owner_only(api, api_for, owner, project):
