@@ -18,7 +18,11 @@
     return meta ? meta.content : "";
   }
 
-  // api(method, url, body) -> {ok, status, data}; never throws on HTTP errors.
+  const gettext = window.gettext || function (s) { return s; };
+
+  // api(method, url, body) -> {ok, status, data}; never throws on HTTP errors. A request that
+  // never reached the server (offline, server down) answers status 0 with code "network" and a
+  // message meant for people, not the browser's "TypeError: Failed to fetch".
   async function api(method, url, body, options) {
     const init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() } };
     if (body instanceof FormData) { init.body = body; }
@@ -26,7 +30,14 @@
     Object.assign(init, options || {});
     let response;
     try { response = await fetch(url, init); }
-    catch (err) { return { ok: false, status: 0, data: { error: { code: "network", message: String(err), details: {} } } }; }
+    catch (err) {
+      const write = !/^(GET|HEAD)$/i.test(method);
+      const offline = navigator.onLine === false;
+      const message = write
+        ? (offline ? gettext("You are offline; the change was not saved") : gettext("The server could not be reached; the change was not saved"))
+        : (offline ? gettext("You are offline; the page could not be updated") : gettext("The server could not be reached; the page could not be updated"));
+      return { ok: false, status: 0, data: { error: { code: "network", message: message, details: { offline: offline } } } };
+    }
     let data = null;
     const text = await response.text();
     if (text) { try { data = JSON.parse(text); } catch (e) { data = text; } }
@@ -65,5 +76,34 @@
     };
   }
 
-  window.contorl = { api: api, csrfToken: csrfToken, liveSocket: liveSocket };
+  // Dates and times on every page (rooms aside) in one format: the page's language through
+  // Intl, so an English page reads "Dec 1, 2026, 2:50 PM" and a zh-Hant one "2026年12月1日 下午2:50".
+  // Date-only values ("2026-12-15") are calendar days: formatted in UTC so no time zone shifts them.
+  function pageLocale() { return document.documentElement.lang || undefined; }
+  function formatDateTime(value) {
+    if (value === null || value === undefined || value === "") return "";
+    const d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d.getTime())) return String(value);
+    return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+  }
+  function formatDate(value) {
+    if (value === null || value === undefined || value === "") return "";
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(value));
+    const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : new Date(value);
+    if (isNaN(d.getTime())) return String(value);
+    return new Intl.DateTimeFormat(pageLocale(), m ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium" }).format(d);
+  }
+  // Server-rendered <time datetime="..." data-format="datetime|date"> get the same format.
+  function formatTimes(root) {
+    (root || document).querySelectorAll("time[data-format]").forEach(function (node) {
+      const raw = node.getAttribute("datetime");
+      node.textContent = node.dataset.format === "date" ? formatDate(raw) : formatDateTime(raw);
+    });
+  }
+  formatTimes(document);
+
+  window.contorl = {
+    api: api, csrfToken: csrfToken, liveSocket: liveSocket,
+    formatDateTime: formatDateTime, formatDate: formatDate, formatTimes: formatTimes,
+  };
 })();

@@ -76,7 +76,7 @@
         a.href = n.link || "/notifications/";
         a.dataset.id = n.id;
         a.appendChild(el("span", "bell-title", n.title));
-        const when = n.created_at ? new Date(n.created_at).toLocaleString() : "";
+        const when = n.created_at ? window.contorl.formatDateTime(n.created_at) : "";
         const who = n.actor ? n.actor.display_name + " · " : "";
         a.appendChild(el("span", "bell-meta", who + when));
         a.addEventListener("click", function (ev) {

@@ -173,6 +173,7 @@ def test_delete_warns_about_blockers_then_restore(signed_in, board_data):
     page = signed_in("alice")
     page.goto(f"/tasks/{board_data['c2']}/")
     page.click("#delete-task")
+    page.click("#delete-confirm")  # deleting asks once more
     warning = page.locator("#blocker-warning")
     expect(warning).to_be_visible()
     expect(warning.locator("a", has_text="Chain 1")).to_have_attribute("href", f"/tasks/{board_data['c1']}/")

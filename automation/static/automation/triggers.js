@@ -89,7 +89,7 @@
   const newButton = document.getElementById("trigger-new");
   if (newButton) newButton.addEventListener("click", function () { openEditor(null); });
 
-  function fmt(ts) { return ts ? new Date(ts).toLocaleString() : ""; }
+  function fmt(ts) { return ts ? window.contorl.formatDateTime(ts) : ""; }
 
   async function loadLog(trigger) {
     logTrigger = trigger;

@@ -55,7 +55,7 @@
       el("div", { class: "task-card-meta" }, [
         el("span", { class: "chip chip-priority p" + task.priority, text: T.PRIORITY()[task.priority] }),
         assignee ? el("span", { class: "chip chip-assignee", text: assignee }) : el("span", { class: "chip muted", text: gettext("Unassigned") }),
-        task.due_date ? el("span", { class: "chip" + (overdue ? " overdue" : ""), title: overdue ? gettext("Overdue") : gettext("Due date"), text: (overdue ? "⚠ " : "") + task.due_date }) : null,
+        task.due_date ? el("span", { class: "chip" + (overdue ? " overdue" : ""), title: overdue ? gettext("Overdue") : gettext("Due date"), text: (overdue ? "⚠ " : "") + T.formatDate(task.due_date) }) : null,
         task.subtask_count ? el("span", { class: "chip", title: gettext("Subtasks"), text: "☰ " + task.subtask_count }) : null,
       ].concat(fieldBits)),
     ]);
@@ -142,7 +142,7 @@
     inFlight.add(taskId);
     render();
     const result = await T.patchTask(taskId, before.version, changes, {
-      statuses: statuses, members: data.members,
+      statuses: statuses, members: data.members, customFields: data.custom_fields,
       onCurrent: function (current) { if (current && current.id) { tasks.set(taskId, current); render(); } },
     });
     inFlight.delete(taskId);

@@ -46,13 +46,18 @@
     return item;
   }
 
+  // A failed request as one sentence for people: field names become their labels
+  // ("Due date: ..." not "due_date: ..."), and the offline case says so plainly.
   function errorText(res) {
     const err = res && res.data && res.data.error;
     if (!err) return gettext("The request failed.") + (res && res.status ? " (" + res.status + ")" : "");
     const details = err.details || {};
     const fields = Object.keys(details).filter(function (k) { return Array.isArray(details[k]); });
     if (err.code === "validation_error" && fields.length) {
-      return fields.map(function (k) { return k + ": " + details[k].join(" "); }).join("; ");
+      return fields.map(function (k) {
+        const text = details[k].join(" ");
+        return k === "non_field_errors" || k === "detail" ? text : fieldLabel(k) + ": " + text;
+      }).join("; ");
     }
     return err.message || err.code;
   }
@@ -71,21 +76,74 @@
     return !!task.due_date && task.due_date < todayISO() && !(st && st.is_done);
   }
 
+  function memberName(id, ctx) {
+    const m = ctx && ctx.members && ctx.members.find(function (x) { return x.id === id; });
+    if (m) return m.display_name;
+    const u = ctx && ctx.users && ctx.users[id];
+    return u ? u.display_name : gettext("a former member");
+  }
+
   // Human value of one task field, for the conflict dialog and the history timeline.
   function fieldValue(field, value, ctx) {
     ctx = ctx || {};
     if (value === null || value === undefined || value === "") return "—";
     if (field === "status" && ctx.statuses) {
       const s = ctx.statuses.find(function (x) { return x.id === value; });
-      return s ? s.name : String(value);
+      return s ? s.name : gettext("a removed status");
     }
-    if (field === "assignee" && ctx.members) {
-      const m = ctx.members.find(function (x) { return x.id === value; });
-      return m ? m.display_name : "#" + value;
-    }
+    if (field === "assignee" || field === "deleted_by" || field === "created_by") return memberName(value, ctx);
     if (field === "priority") return PRIORITY()[value] || String(value);
-    if (typeof value === "object") return JSON.stringify(value);
+    if (field === "start_date" || field === "due_date") return window.contorl.formatDate(value);
+    if (field === "deleted_at" || field === "created_at") return window.contorl.formatDateTime(value);
+    if (field === "is_deleted" || typeof value === "boolean") return value ? gettext("Yes") : gettext("No");
+    if (field === "parent") return "#" + value + (ctx.titles && ctx.titles[value] ? " " + ctx.titles[value] : "");
+    if (field === "description") { const text = String(value); return text.length > 80 ? text.slice(0, 80) + "…" : text; }
+    if (typeof value === "object") return customFieldsText(value, ctx);
     return String(value);
+  }
+
+  // One custom field's value by its type (a user field holds a user id).
+  function customValue(key, value, ctx) {
+    if (value === null || value === undefined || value === "") return "—";
+    const def = ctx && ctx.customFields && ctx.customFields.find(function (f) { return f.key === key; });
+    if (def && def.type === "user") return memberName(Number(value), ctx);
+    if (def && def.type === "date") return window.contorl.formatDate(value);
+    if (typeof value === "boolean") return value ? gettext("Yes") : gettext("No");
+    return String(value);
+  }
+  function customLabel(key, ctx) {
+    const def = ctx && ctx.customFields && ctx.customFields.find(function (f) { return f.key === key; });
+    return def ? def.name : key;
+  }
+  function customFieldsText(value, ctx) {
+    const keys = Object.keys(value || {});
+    if (!keys.length) return "—";
+    return keys.map(function (k) { return customLabel(k, ctx) + ": " + customValue(k, value[k], ctx); }).join(", ");
+  }
+
+  // A history entry's changes as lines for people: custom fields one per field with their
+  // names, a delete or restore as one line instead of is_deleted/deleted_at/deleted_by, a
+  // reorder within a column without its internal position numbers.
+  function changeLines(changes, ctx) {
+    const lines = [];
+    (changes || []).forEach(function (c) {
+      const empty = function (v) { return v === null || v === undefined || v === ""; };
+      if (empty(c.old) && empty(c.new)) return;
+      if (c.field === "deleted_at" || c.field === "deleted_by") return;
+      if (c.field === "is_deleted") { lines.push(c.new ? gettext("Deleted the task") : gettext("Restored the task")); return; }
+      if (c.field === "position") { lines.push(gettext("Changed the order in its column")); return; }
+      if (c.field === "custom_fields") {
+        const before = c.old || {}, after = c.new || {};
+        Object.keys(Object.assign({}, before, after)).forEach(function (k) {
+          const a = before[k], b = after[k];
+          if (JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b)) return;
+          lines.push(customLabel(k, ctx) + ": " + customValue(k, a, ctx) + " → " + customValue(k, b, ctx));
+        });
+        return;
+      }
+      lines.push(fieldLabel(c.field) + ": " + fieldValue(c.field, c.old, ctx) + " → " + fieldValue(c.field, c.new, ctx));
+    });
+    return lines;
   }
 
   function fieldLabel(field) {
@@ -93,9 +151,10 @@
       title: gettext("Title"), description: gettext("Description"), status: gettext("Status"), assignee: gettext("Assignee"),
       priority: gettext("Priority"), start_date: gettext("Start date"), due_date: gettext("Due date"),
       estimated_hours: gettext("Estimated hours"), position: gettext("Position"), parent: gettext("Parent task"),
-      custom_fields: gettext("Custom fields"),
+      custom_fields: gettext("Custom fields"), project: gettext("Project"), version: gettext("Version"),
+      body: gettext("Text"), depends_on: gettext("Depends on"), file: gettext("File"), name: gettext("Name"),
     };
-    return labels[field] || field;
+    return labels[field] || field.replace(/_/g, " ").replace(/^./, function (c) { return c.toUpperCase(); });
   }
 
   // The 409 dialog: the user's attempted change beside the current values. Resolves to
@@ -103,7 +162,16 @@
   // Never resolves on its own.
   function conflictDialog(attempted, current, ctx) {
     return new Promise(function (resolve) {
-      const rows = Object.keys(attempted).map(function (field) {
+      // A move carries an internal position: shown as "moved" / "where it is now", never as numbers.
+      const fields = Object.keys(attempted).filter(function (f) { return f !== "position" || !("status" in attempted); });
+      const rows = fields.map(function (field) {
+        if (field === "position") {
+          return el("tr", {}, [
+            el("th", { scope: "row", text: gettext("Order in column") }),
+            el("td", { class: "conflict-mine", text: gettext("Moved by you") }),
+            el("td", { class: "conflict-current", text: gettext("Where it is now") }),
+          ]);
+        }
         const cur = field === "custom_fields"
           ? Object.fromEntries(Object.keys(attempted.custom_fields).map(function (k) { return [k, (current.custom_fields || {})[k]]; }))
           : current[field];
@@ -209,7 +277,8 @@
 
   window.contorlTasks = {
     gettext: gettext, interpolate: interpolate, el: el, pageData: pageData, toast: toast, errorText: errorText,
-    PRIORITY: PRIORITY, isOverdue: isOverdue, fieldValue: fieldValue, fieldLabel: fieldLabel,
+    PRIORITY: PRIORITY, isOverdue: isOverdue, fieldValue: fieldValue, fieldLabel: fieldLabel, changeLines: changeLines,
+    formatDate: function (v) { return window.contorl.formatDate(v); }, formatDateTime: function (v) { return window.contorl.formatDateTime(v); },
     conflictDialog: conflictDialog, patchTask: patchTask, projectLive: projectLive, todayISO: todayISO,
   };
 })();

@@ -10,8 +10,10 @@
   let task = data.task; // the version our form is based on (stale until saved or refreshed)
   const projectId = data.project.id;
   const form = document.getElementById("task-form");
-  const ctx = { statuses: data.statuses, members: data.members };
-  const fmtDate = function (iso) { try { return new Date(iso).toLocaleString(); } catch (e) { return iso; } };
+  const ctx = { statuses: data.statuses, members: data.members, customFields: data.custom_fields, titles: {} };
+  const fmtDate = window.contorl.formatDateTime;
+  const me = Number(document.body.dataset.userId) || null;
+  let writing = 0; // writes of ours on the way: their own events must not read as someone else's change
 
   // --- the edit form ---------------------------------------------------------------------
   function customInput(field) {
@@ -104,7 +106,9 @@
     if (!Object.keys(diff).length) { T.toast(gettext("Nothing to save."), "info"); return; }
     const button = document.getElementById("save-task");
     button.disabled = true;
+    writing += 1;
     const result = await T.patchTask(task.id, task.version, diff, ctx);
+    writing -= 1;
     button.disabled = false;
     if (result.ok) {
       task = result.task;
@@ -125,9 +129,14 @@
   function clearBanner() { banner.replaceChildren(); }
   function showRemoteChange(current, force) {
     if (!current || !current.id || (!force && current.version <= task.version)) return;
+    const mine = !!(current.actor && me && current.actor.id === me);
+    // Our own save, delete or restore from this page: its answer brings the new version.
+    if (mine && writing > 0 && !force) return;
     const who = current.actor ? (current.actor.display_name || current.actor.username) : null;
-    banner.replaceChildren(el("div", { class: "banner", id: "remote-change" }, [
-      el("span", { text: (who ? T.interpolate(gettext("%(name)s changed this task."), { name: who }, true) : gettext("This task was changed.")) + " " + gettext("Version") + " " + current.version }),
+    const text = mine ? gettext("You changed this task in another window or tab.")
+      : who ? T.interpolate(gettext("%(name)s changed this task."), { name: who }, true) : gettext("This task was changed.");
+    banner.replaceChildren(el("div", { class: "banner", id: "remote-change", dataset: { mine: mine ? "true" : "false" } }, [
+      el("span", { text: text + " " + gettext("Version") + " " + current.version }),
       el("button", { type: "button", text: gettext("Load current values"), onclick: function () { task = current; fill(); clearBanner(); loadHistory(); } }),
     ]));
   }
@@ -188,6 +197,7 @@
       const options = [];
       board.data.statuses.forEach(function (s) { s.tasks.forEach(function (x) {
         titles[x.id] = x.title;
+        ctx.titles[x.id] = x.title;
         if (x.id !== task.id && !taken.has(x.id)) options.push(el("option", { value: x.id, text: "#" + x.id + " " + x.title }));
       }); });
       select.replaceChildren.apply(select, [el("option", { value: "", text: gettext("Choose a task…") })].concat(options));
@@ -339,12 +349,8 @@
     const items = res.ok ? (Array.isArray(res.data) ? res.data : results(res)) : [];
     list.replaceChildren.apply(list, items.slice().reverse().map(function (h) {
       return el("li", {}, [
-        el("div", {}, [el("strong", { text: h.by ? h.by.display_name : gettext("System") }), " · ", el("span", { class: "when", text: fmtDate(h.at) + " · v" + h.version })]),
-        el("ul", { class: "plain" }, (h.changes || []).filter(function (c) {
-          return !((c.old === null || c.old === "") && (c.new === null || c.new === ""));
-        }).map(function (c) {
-          return el("li", { text: T.fieldLabel(c.field) + ": " + T.fieldValue(c.field, c.old, ctx) + " → " + T.fieldValue(c.field, c.new, ctx) });
-        })),
+        el("div", {}, [el("strong", { text: h.by ? h.by.display_name : gettext("System") }), " · ", el("span", { class: "when", text: fmtDate(h.at) + " · " + gettext("Version") + " " + h.version })]),
+        el("ul", { class: "plain" }, T.changeLines(h.changes, ctx).map(function (line) { return el("li", { text: line }); })),
       ]);
     }));
   }
@@ -360,15 +366,23 @@
     ]));
   }
   async function restore(cascade) {
+    writing += 1;
     const res = await api("POST", "/api/tasks/" + task.id + "/restore/", { cascade: cascade });
+    writing -= 1;
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     task = res.data.task;
+    clearBanner();
     fill();
+    resetDelete();
     T.toast(gettext("Restored."), "success");
     loadHistory();
     loadSubtasks();
   }
   async function remove(force) {
+    writing += 1;
+    try { await removeNow(force); } finally { writing -= 1; }
+  }
+  async function removeNow(force) {
     const res = await api("DELETE", "/api/tasks/" + task.id + "/?version=" + task.version + (force ? "&force=true" : ""));
     if (res.status === 409 && res.data && res.data.error && res.data.error.code === "has_blockers") {
       const blocked = res.data.error.details.blocked_tasks || [];
@@ -385,14 +399,31 @@
       return;
     }
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
-    task = Object.assign({}, task, { is_deleted: true });
+    // The server's copy carries the new version and the deleted flag.
+    const fresh = await api("GET", "/api/tasks/" + task.id + "/");
+    task = fresh.ok ? fresh.data : Object.assign({}, task, { is_deleted: true });
+    clearBanner();
     resetDelete();
     fill();
     T.toast(gettext("Deleted."), "info");
   }
+  // Deleting asks once more (it takes the subtasks along); a deleted task offers restore only.
+  function confirmDelete() {
+    deleteArea.replaceChildren(
+      el("p", { id: "delete-question", text: T.interpolate(gettext("Delete “%(title)s”? Its subtasks are deleted with it. You can restore it from this page."), { title: task.title }, true) }),
+      el("div", { class: "actions" }, [
+        el("button", { type: "button", class: "danger", id: "delete-confirm", text: gettext("Delete"), onclick: function () { remove(false); } }),
+        el("button", { type: "button", id: "delete-cancel", text: gettext("Cancel"), onclick: resetDelete }),
+      ]),
+    );
+    document.getElementById("delete-cancel").focus();
+  }
   function resetDelete() {
     if (!deleteArea) return;
-    deleteArea.replaceChildren(el("button", { type: "button", class: "danger", id: "delete-task", text: gettext("Delete task"), onclick: function () { remove(false); } }));
+    const section = deleteArea.closest("section");
+    if (section) section.hidden = !!task.is_deleted;
+    if (task.is_deleted) { deleteArea.replaceChildren(); return; }
+    deleteArea.replaceChildren(el("button", { type: "button", class: "danger", id: "delete-task", text: gettext("Delete task"), onclick: confirmDelete }));
   }
 
   data.custom_fields.forEach(function (f) { document.getElementById("custom-fields").appendChild(customInput(f)); });

@@ -62,7 +62,7 @@
         el("td", {}, el("span", { class: "status-badge", style: { "--dot": s ? s.color : "" }, text: s ? s.name : "" })),
         el("td", { text: x.assignee_detail ? x.assignee_detail.display_name : "—" }),
         el("td", { text: T.PRIORITY()[x.priority] }),
-        el("td", { class: overdue ? "overdue" : null, text: (overdue ? "⚠ " : "") + (x.due_date || "—") }),
+        el("td", { class: overdue ? "overdue" : null, text: (overdue ? "⚠ " : "") + (x.due_date ? T.formatDate(x.due_date) : "—") }),
         el("td", { text: x.estimated_hours === null ? "—" : String(x.estimated_hours) }),
       ].concat(data.custom_fields.map(function (f) {
         const v = (x.custom_fields || {})[f.key];
