@@ -31,15 +31,15 @@ def contains_nul(value) -> bool:
         if isinstance(item, str):
             if "\x00" in item:
                 return True
+        elif hasattr(item, "lists"):  # QueryDict / MultiValueDict: every value of every key
+            for key, values in item.lists():  # (its values() gives only the last of each)
+                stack.append(key)
+                stack.extend(values)
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif hasattr(item, "lists"):  # QueryDict / MultiValueDict: every value of every key
-            for key, values in item.lists():
-                stack.append(key)
-                stack.extend(values)
     return False
 
 

@@ -58,6 +58,7 @@ LIST_QUERIES = [
     "/api/audit-logs/?actor=%00",
     "/api/audit-logs/?object_id=%00",
     "/api/tasks/?a%00b=1",  # in a parameter name, too
+    "/api/tasks/?status=%00&status=1",  # and not only in the last of repeated values
 ]
 
 
