@@ -8,15 +8,18 @@ class AutomationConfig(AppConfig):
     def ready(self):
         from simple_history.signals import post_create_historical_record
 
-        from automation import engine, services
+        from automation import hooks, services
         from tasks import services as task_services
         from tasks.models import Task
+        from tasks.signals import task_event
 
-        # Every task write leaves a historical record: that is where triggers hook in, so the
-        # tasks app's services need no knowledge of automation.
+        # Every task write leaves a historical record (the before/after snapshot) and sends
+        # task_event (the event the service chose): triggers hook in there, so the tasks
+        # app's services need no knowledge of automation.
         post_create_historical_record.connect(
-            engine.on_task_history, sender=Task.history.model, dispatch_uid="automation.task_history"
+            hooks.on_task_history, sender=Task.history.model, dispatch_uid="automation.task_history"
         )
+        task_event.connect(hooks.on_task_event, sender=Task, dispatch_uid="automation.task_event")
         # Project templates carry triggers: snapshot on save-as-template, copy on create.
         if services.template_snapshot_hook not in task_services.TEMPLATE_SNAPSHOT_HOOKS:
             task_services.TEMPLATE_SNAPSHOT_HOOKS.append(services.template_snapshot_hook)

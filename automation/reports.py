@@ -22,7 +22,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from contorl.accounts.models import User
 from contorl.errors import ValidationFailed
+from tasks.models import Status, Task, TaskDependency
+from tasks.selectors import user_brief
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 COUNTS = ("completed", "created", "open", "overdue", "blocked")
@@ -66,9 +69,6 @@ def _hours(value) -> Decimal:
 
 
 def weekly_report(project, week: str | None) -> dict:
-    from tasks.models import Status, Task, TaskDependency
-    from tasks.selectors import user_brief
-
     label, monday = parse_week(week)
     end_day = monday + datetime.timedelta(days=7)
     start_dt, end_dt = _at(monday), _at(end_day)
@@ -119,8 +119,6 @@ def weekly_report(project, week: str | None) -> dict:
     users = {}
     assignee_ids = {state[t][4] for t in live_ids if state[t][4] is not None}
     if assignee_ids:
-        from contorl.accounts.models import User
-
         users = {u.pk: u for u in User.objects.filter(pk__in=assignee_ids)}
 
     def empty_row():

@@ -21,8 +21,10 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from contorl.errors import ValidationFailed
+from tasks.models import CustomField, ProjectMember, Status
 
 from .egress import literal_refusal
+from .models import Trigger
 
 MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
@@ -210,8 +212,6 @@ def _check_value(project_ctx: dict, kind: str, value, *, field: str, custom_type
 
 def project_context(project) -> dict:
     """What validation needs to know about a project (3 small queries)."""
-    from tasks.models import CustomField, ProjectMember, Status
-
     custom, options, formula_keys = {}, {}, set()
     for f in CustomField.objects.filter(project=project).only("key", "type", "options"):
         custom[f.key] = CUSTOM_KINDS.get(f.type, "text")
@@ -392,11 +392,8 @@ def validate(project, *, event: str | None, conditions, actions, ctx: dict | Non
     """Raise ValidationFailed (details = where -> messages) unless the whole trigger is valid."""
     ctx = ctx or project_context(project)
     errors = _Errors()
-    if event is not None:
-        from .models import Trigger
-
-        if event not in Trigger.Event.values:
-            errors.add("event", f"Unknown event; use one of {', '.join(Trigger.Event.values)}.")
+    if event is not None and event not in Trigger.Event.values:
+        errors.add("event", f"Unknown event; use one of {', '.join(Trigger.Event.values)}.")
     _condition_errors(ctx, conditions, errors)
     _action_errors(ctx, actions, errors)
     if errors.items:

@@ -2,11 +2,10 @@
 
 from automation import services
 from automation.models import Trigger
+from tasks.models import Project, Status
 
 
 def seed(users: dict, stdout) -> None:
-    from tasks.models import Project, Status
-
     alice = users.get("alice")
     created = 0
     for project in Project.objects.filter(archived=False).order_by("id")[:2]:

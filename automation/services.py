@@ -4,7 +4,7 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,9 +14,10 @@ from contorl.errors import Conflict, Forbidden, ValidationFailed
 from contorl.versioning import versioned_update
 from notifications.services import notify
 from tasks import permissions as perms
+from tasks.models import Project, ProjectMember, ProjectTemplate, Status, Task
 
-from . import conf, engine, reports, rules
-from .models import DueReminder, Trigger, TriggerExecution, WeeklyReport
+from . import conf, hooks, reports, rules
+from .models import DueReminder, Trigger, TriggerExecution, WeeklyReport, new_secret
 
 log = logging.getLogger("contorl.automation")
 
@@ -97,8 +98,6 @@ def trigger_delete(*, trigger: Trigger, by) -> None:
 
 @transaction.atomic
 def trigger_rotate_secret(*, trigger: Trigger, version: int, by) -> Trigger:
-    from .models import new_secret
-
     trigger = versioned_update(trigger, version=version, fields={"secret": new_secret()}, by=by)
     audit.record("trigger.rotate_secret", actor=by, obj=trigger, sensitivity=Sensitivity.HIGH)
     return trigger
@@ -142,7 +141,7 @@ def execution_replay(*, execution: TriggerExecution, by) -> TriggerExecution:
         changes={"run_id": str(latest.run_id), "attempt": attempt},
     )
     run_id = str(latest.run_id)
-    transaction.on_commit(lambda: engine.enqueue(run_id, attempt))
+    transaction.on_commit(lambda: hooks.enqueue(run_id, attempt))
     return replay
 
 
@@ -167,8 +166,6 @@ def _status_refs_in(value, ids: dict):
 
 def portable_triggers(project) -> list[dict]:
     """A project's triggers with status ids written as status names (for templates)."""
-    from tasks.models import Status
-
     names = dict(Status.objects.filter(project=project).values_list("pk", "name"))
     out = []
     for t in Trigger.objects.filter(project=project).order_by("name", "id"):
@@ -195,8 +192,6 @@ def copy_triggers(src, dst_project, *, by=None) -> list[Trigger]:
     actions has its webhooks off until a project owner enables them: whoever wrote the template
     chose where they send the new project's task data.
     """
-    from tasks.models import Project, ProjectTemplate, Status
-
     if isinstance(src, Project):
         items = portable_triggers(src)
     elif isinstance(src, ProjectTemplate):
@@ -275,8 +270,6 @@ def _due_end(due: datetime.date) -> datetime.datetime:
 def due_soon_sweep(*, now: datetime.datetime | None = None) -> int:
     """Remind assignees of tasks due within DUE_SOON_HOURS, once per task and due date, and
     fire the project's due_soon triggers for them. Returns how many tasks were announced."""
-    from tasks.models import Task
-
     now = now or timezone.now()
     horizon = now + datetime.timedelta(hours=conf.due_soon_hours())
     first_day = timezone.localtime(now).date()
@@ -326,14 +319,12 @@ def _announce_due(task) -> bool:
     }
     for trigger in Trigger.objects.filter(project_id=task.project_id, is_active=True, event=Trigger.Event.DUE_SOON):
         if rules.matches(trigger.conditions, context):
-            engine.queue_run(trigger, task_id=task.pk, context=context, depth=1)
+            hooks.queue_run(trigger, task_id=task.pk, context=context, depth=1)
     return True
 
 
 def weekly_reports_deliver(*, today: datetime.date | None = None) -> int:
     """Store and announce last ISO week's report for every active project, once each."""
-    from tasks.models import Project, ProjectMember
-
     label, _monday = reports.previous_week(today)
     done = WeeklyReport.objects.filter(project_id=OuterRef("pk"), week=label)
     count = 0
@@ -387,15 +378,5 @@ def requeue_stale_runs(*, older_than_minutes: int = 10) -> int:
         .values_list("run_id", "attempt")[:500]
     )
     for run_id, attempt in stale:
-        engine.enqueue(str(run_id), attempt)
+        hooks.enqueue(str(run_id), attempt)
     return len(stale)
-
-
-def last_attempts(trigger: Trigger):
-    """Per run, the highest attempt number (for 'can replay' in the UI)."""
-    return dict(
-        TriggerExecution.objects.filter(trigger=trigger)
-        .values("run_id")
-        .annotate(m=Max("attempt"))
-        .values_list("run_id", "m")
-    )

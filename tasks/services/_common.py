@@ -14,6 +14,7 @@ from ..models import (
     Task,
 )
 from ..selectors import task_fresh, task_payload
+from ..signals import task_event
 
 log = logging.getLogger("contorl.tasks")
 
@@ -65,6 +66,8 @@ def _changes(obj, fields: dict) -> dict:
 
 
 def _publish_task(event_type: str, task: Task, by) -> dict:
+    # Listeners (automation) first: what they queue goes out after commit before the board event, as before.
+    task_event.send(sender=Task, task=task, event_type=event_type, by=by)
     payload = task_payload(task_fresh(task.pk))
     events.publish(project_group(task.project_id), event_type, payload, actor=by)
     # The API answers with what the boards were sent, without reading the task again.

@@ -247,7 +247,7 @@ def test_two_webhook_actions_of_one_run_are_two_deliveries(
 
 
 def test_redelivered_attempt_does_not_repeat_local_effects(eager, project, people, django_capture_on_commit_callbacks):
-    from automation import engine
+    from automation import runner
 
     owner = people["owner"]
     _trigger(project, owner, actions=[{"type": "set_field", "field": "title", "value": "renamed"}])
@@ -256,7 +256,7 @@ def test_redelivered_attempt_does_not_repeat_local_effects(eager, project, peopl
     # Simulate a redelivery of attempt 1 after a crash (row still running).
     TriggerExecution.objects.filter(pk=row.pk).update(outcome="running")
     Task.objects.filter(pk=task.pk).update(title="changed by a person")
-    engine.run_attempt(run_id=str(row.run_id), attempt=1, final=False)
+    runner.run_attempt(run_id=str(row.run_id), attempt=1, final=False)
     task.refresh_from_db()
     assert task.title == "changed by a person"
     row.refresh_from_db()
@@ -316,3 +316,40 @@ def test_each_attempt_counts_in_the_trigger_metric(eager, project, people, djang
     _trigger(project, people["owner"])
     _write(django_capture_on_commit_callbacks, lambda: make_task(project, people["owner"], title="m"))
     assert TRIGGER_ATTEMPTS.labels("success")._value.get() == before + 1
+
+
+def test_stored_trigger_events_follow_the_service_event(eager, project, people, django_capture_on_commit_callbacks):
+    """A trigger stored as status_changed runs on the write the service publishes as
+    task_status_changed; an event published without a task write (a dependency edit,
+    task_updated) runs nothing, even right after a write that did fire."""
+    from tasks.signals import task_event
+
+    owner = people["owner"]
+    done = status(project, "Done")
+    _trigger(project, owner, event="status_changed", actions=[{"type": "set_field", "field": "priority", "value": 4}])
+    _trigger(project, owner, event="field_changed", actions=[{"type": "set_field", "field": "priority", "value": 4}])
+    task = make_task(project, owner, title="x")
+    other = make_task(project, owner, title="y")
+    seen = []
+
+    def listen(sender, task, event_type, **kwargs):
+        seen.append(event_type)
+
+    task_event.connect(listen, sender=Task, dispatch_uid="test.listen")
+    try:
+        moved = _write(
+            django_capture_on_commit_callbacks,
+            lambda: task_services.task_update(task=task, version=1, by=owner, status=done),
+        )
+        assert seen[0] == "task_status_changed"
+        runs = TriggerExecution.objects.filter(task_id=task.pk, depth=1).order_by("event")
+        assert [r.event for r in runs] == ["field_changed", "status_changed"]
+        before = TriggerExecution.objects.count()
+        _write(
+            django_capture_on_commit_callbacks,
+            lambda: task_services.dependency_add(task=moved, depends_on=other, by=owner),
+        )
+        assert "task_updated" in seen
+        assert TriggerExecution.objects.count() == before
+    finally:
+        task_event.disconnect(sender=Task, dispatch_uid="test.listen")

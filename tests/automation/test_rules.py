@@ -2,7 +2,7 @@
 
 import pytest
 
-from automation import engine, rules
+from automation import hooks, rules, runner
 
 
 def ctx(after, before=None, event="field_changed"):
@@ -60,15 +60,35 @@ def test_from_to_and_changed():
     assert rules.matches([], c)
 
 
-def test_derive_events():
+def test_trigger_events_follow_the_event_the_service_chose():
     created = {**BASE, "assignee": 7}
-    assert engine.derive_events("+", None, created) == (["task_created", "assigned"], [])
+    assert hooks.trigger_events("task_created", None, created, []) == ["task_created", "assigned"]
     moved = {**BASE, "status": 2, "assignee": 9}
-    events, changed = engine.derive_events("~", BASE, moved)
-    assert events == ["status_changed", "assigned", "field_changed"] and changed == ["status", "assignee"]
+    # The service names a write that changes status and assignee task_status_changed; the
+    # assignment still fires `assigned`, and every edit fires field_changed.
+    assert hooks.trigger_events("task_status_changed", BASE, moved, ["status", "assignee"]) == [
+        "status_changed",
+        "assigned",
+        "field_changed",
+    ]
+    assert hooks.trigger_events("task_assigned", BASE, {**BASE, "assignee": 9}, ["assignee"]) == [
+        "assigned",
+        "field_changed",
+    ]
     unassigned = {**BASE, "assignee": None}
-    assert engine.derive_events("~", {**BASE, "assignee": 4}, unassigned)[0] == ["field_changed"]
-    assert engine.derive_events("~", BASE, dict(BASE)) == ([], [])
+    assert hooks.trigger_events("task_assigned", {**BASE, "assignee": 4}, unassigned, ["assignee"]) == ["field_changed"]
+    assert hooks.trigger_events("task_updated", BASE, {**BASE, "priority": 4}, ["priority"]) == ["field_changed"]
+    assert hooks.trigger_events("task_updated", BASE, dict(BASE), []) == []
+    for quiet in ("task_deleted", "task_restored", "something_new"):
+        assert hooks.trigger_events(quiet, BASE, {**BASE, "priority": 4}, ["priority"]) == []
+
+
+def test_every_service_event_maps_to_a_stored_trigger_event():
+    # Stored triggers keep their event names; the mapping must only name events they can hold.
+    from automation.models import Trigger
+
+    assert set(hooks.TRIGGER_EVENTS) == {"task_created", "task_status_changed", "task_assigned", "task_updated"}
+    assert {e for e in hooks.TRIGGER_EVENTS.values() if e} <= set(Trigger.Event.values)
 
 
 def test_webhook_url_rules(settings):
@@ -106,7 +126,7 @@ def test_signature_is_hmac_sha256_of_the_body():
     import hmac
 
     body = b'{"a": 1}'
-    assert engine.sign("k", body) == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert runner.sign("k", body) == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
 
 
 def test_odd_values_never_raise():

@@ -80,7 +80,7 @@ def test_beat_schedule_names_real_tasks():
 def test_stale_queued_runs_are_sent_again(eager, project, people):
     from django.utils import timezone
 
-    from automation import engine
+    from automation import runner
 
     owner = people["owner"]
     trigger = services.trigger_create(
@@ -94,4 +94,4 @@ def test_stale_queued_runs_are_sent_again(eager, project, people):
     assert services.requeue_stale_runs() == 1
     row.refresh_from_db()
     assert row.outcome == "success" and row.task_id == task.pk
-    assert engine.run_attempt(run_id=str(row.run_id), attempt=1, final=False) == "success"  # duplicate: ignored
+    assert runner.run_attempt(run_id=str(row.run_id), attempt=1, final=False) == "success"  # duplicate: ignored
