@@ -113,6 +113,17 @@ class AutoSchema(SpectacularAutoSchema):
             del schema["format"]
             schema["oneOf"] = [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # spectacular documents every PATCH body as partial; a PATCH that validates its whole
+        # body says so with `request=TheSerializer(partial=False)`.
+        if self.method == "PATCH" and getattr(serializer, "_kwargs", {}).get("partial") is False:
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def _get_paginator(self):
         # A viewset pages its `list` only; other actions answering a list answer a plain array
         # unless they document `paginated(...)` themselves.

@@ -751,6 +751,7 @@ class CommentViewSet(Base):
     def retrieve(self, request, pk=None):
         return Response(CommentSerializer(self.get_object()).data)
 
+    @extend_schema(request=CommentSerializer(partial=False))
     def partial_update(self, request, pk=None):
         comment = self.get_object()
         permissions.require_edit(request.user, comment.task.project)

@@ -96,7 +96,7 @@ class UserViewSet(
             return [IsSystemAdmin()]
         return super().get_permissions()
 
-    @extend_schema(methods=["PATCH"], request=PreferencesSerializer, responses=UserSerializer)
+    @extend_schema(methods=["PATCH"], request=PreferencesSerializer(partial=False), responses=UserSerializer)
     @action(detail=False, methods=["get", "patch"])
     def me(self, request):
         """You; PATCH changes your own preferences (email_notifications), with your version."""
@@ -108,7 +108,7 @@ class UserViewSet(
             request.user.refresh_from_db()
         return Response(self.get_serializer(request.user).data)
 
-    @extend_schema(request=RoleChangeSerializer, responses=UserSerializer)
+    @extend_schema(request=RoleChangeSerializer(partial=False), responses=UserSerializer)
     def partial_update(self, request, pk=None):
         user = self.get_object()
         require_version(request.data)
@@ -119,7 +119,7 @@ class UserViewSet(
         user = services.user_update_role(user=user, version=version, by=request.user, request=request, **fields)
         return Response(self.get_serializer(user).data)
 
-    @extend_schema(request=AdminChangeSerializer, responses=UserSerializer)
+    @extend_schema(request=AdminChangeSerializer(partial=False), responses=UserSerializer)
     @action(detail=True, methods=["patch"])
     def admin(self, request, pk=None):
         user = self.get_object()
