@@ -25,15 +25,12 @@ from django_ratelimit.core import _split_rate
 
 from . import metrics
 from .errors import DomainError, RateLimited, ValidationFailed
+from .parsers import contains_nul, depth_exceeds, max_depth
 
 log = logging.getLogger("contorl.ws")
 
 CLOSE_MALFORMED, CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN = 4400, 4401, 4403
 CLOSE_NOT_FOUND, CLOSE_TIMEOUT, CLOSE_RATE_LIMITED = 4404, 4408, 4429
-
-# Nesting deeper than this is no message anyone writes; it only exists to exhaust the
-# parser's or a service's recursion (a RecursionError used to close the socket 1011).
-MAX_FRAME_DEPTH = 32
 
 
 class SameSiteOriginValidator(OriginValidator):
@@ -101,32 +98,14 @@ def frame_too_big(text: str) -> bool:
     return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
 
 
-def too_deep(value, limit: int = MAX_FRAME_DEPTH) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
 def field_with_nul(frame: dict) -> str | None:
     """The top-level field whose text (a value or a key, at any depth) holds a NUL, if any.
-    PostgreSQL cannot store NUL in text or jsonb, so such a frame must be refused up front."""
+    PostgreSQL cannot store NUL in text or jsonb, so such a frame is refused up front."""
     for name, value in frame.items():
-        stack = [name, value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                if "\x00" in item:
-                    return name if isinstance(name, str) and "\x00" not in name else "frame"
-            elif isinstance(item, dict):
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                stack.extend(item)
+        if contains_nul(name):
+            return "frame"
+        if contains_nul(value):
+            return name
     return None
 
 
@@ -280,7 +259,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         try:
             nul_field = field_with_nul(frame) if "\\u0000" in text_data else None
             if nul_field is not None:
-                raise ValidationFailed.field(nul_field, _("Text may not contain NUL characters."))
+                raise ValidationFailed.field(nul_field, _("Text may not contain NUL (\\u0000) characters."))
             await getattr(self, f"on_{kind}")(frame)
         except RateLimited as exc:
             await self.send_error(exc.code, exc.message, exc.details, client_id=frame.get("client_id"))
@@ -292,9 +271,11 @@ class ContorlConsumer(AsyncWebsocketConsumer):
             return None
         try:
             frame = json.loads(text_data)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # deep nesting: 4400 like any malformed frame, not 1011
             return None
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str) or too_deep(frame):
+        # Nesting past JSON_MAX_DEPTH (as REST, contorl/parsers.py) only serves to exhaust a
+        # service's recursion further on.
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str) or depth_exceeds(frame, max_depth()):
             return None
         return frame
 

@@ -112,12 +112,12 @@ async def test_a_deeply_nested_frame_closes_4400_not_1011(user, room):
 
 
 async def test_nesting_past_the_frame_depth_limit_closes_4400(user, room):
-    from contorl.consumers import MAX_FRAME_DEPTH
+    from contorl.parsers import max_depth
 
     comm = await signed_in(f"/ws/rooms/{room.pk}/", user)
     nested = {"type": "message", "content": "x", "metadata": {}}
     inner = nested["metadata"]
-    for _ in range(MAX_FRAME_DEPTH):
+    for _ in range(max_depth()):
         inner["a"] = {}
         inner = inner["a"]
     await comm.send_json_to(nested)
