@@ -3,11 +3,41 @@ instead of a Python dict. The JSON itself stays as recorded (CSV export and the 
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
 
+# Keys that services record often; any other key is shown humanised ("run_id" -> "Run id").
+LABELS = {
+    "title": gettext_lazy("Title"),
+    "status": gettext_lazy("Status"),
+    "assignee": gettext_lazy("Assignee"),
+    "priority": gettext_lazy("Priority"),
+    "due_date": gettext_lazy("Due date"),
+    "start_date": gettext_lazy("Start date"),
+    "custom_fields": gettext_lazy("Custom fields"),
+    "user": gettext_lazy("User"),
+    "role": gettext_lazy("Role"),
+    "name": gettext_lazy("Name"),
+    "project": gettext_lazy("Project"),
+    "task": gettext_lazy("Task"),
+    "tasks": gettext_lazy("Tasks"),
+    "depends_on": gettext_lazy("Depends on"),
+    "cascade": gettext_lazy("With subtasks"),
+    "force": gettext_lazy("Despite dependents"),
+    "restored": gettext_lazy("Restored"),
+    "count": gettext_lazy("Count"),
+    "sessions": gettext_lazy("Sessions"),
+    "browser": gettext_lazy("Browser"),
+    "username": gettext_lazy("User name"),
+    "size": gettext_lazy("Size"),
+}
+
+
 def _label(key) -> str:
+    if key in LABELS:
+        return str(LABELS[key])
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 

@@ -74,9 +74,9 @@ def test_audit_changes_read_as_lines():
         assert change_lines({"status": [1, 2], "count": 3, "is_admin": [False, True]}) == [
             "Status: 1 → 2",
             "Count: 3",
-            "Is admin: No → Yes",
+            "Is admin: No → Yes",  # an unknown key, humanised
         ]
         assert change_lines({"depends_on": [None, 7]}) == ["Depends on: — → 7"]
         assert change_lines(None) == []
     with translation.override("zh-hant"):
-        assert change_lines({"enabled": [False, True]}) == ["Enabled: 否 → 是"]
+        assert change_lines({"enabled": [False, True], "cascade": True}) == ["Enabled: 否 → 是", "連同子任務: 是"]
