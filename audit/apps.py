@@ -25,6 +25,12 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self):
+        from contorl import auditing
+
         from . import checks  # noqa: F401 (registers the deploy check)
+        from .services import record
+
+        # contorl/accounts records sign-ins, sessions and user changes through contorl.auditing.
+        auditing.register_recorder(record)
 
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="audit.ensure_triggers")

@@ -13,14 +13,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Defined in the kernel so contorl/accounts can name a sensitivity without importing this app.
+from contorl.auditing import Sensitivity
+
 GENESIS_HASH = "0" * 64
-
-
-class Sensitivity(models.TextChoices):
-    LOW = "low", _("Low")
-    MEDIUM = "medium", _("Medium")
-    HIGH = "high", _("High")
-    CRITICAL = "critical", _("Critical")
 
 
 class AuditLog(models.Model):

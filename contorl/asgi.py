@@ -10,12 +10,11 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from contorl import discovery  # noqa: E402
 from contorl.consumers import origin_validator  # noqa: E402
-from notifications.routing import websocket_urlpatterns as notification_ws  # noqa: E402
-from rooms.routing import websocket_urlpatterns as room_ws  # noqa: E402
-from tasks.routing import websocket_urlpatterns as task_ws  # noqa: E402
 
-websocket_urlpatterns = task_ws + room_ws + notification_ws
+# Each app's routing.websocket_urlpatterns (their paths do not overlap, so order is moot).
+websocket_urlpatterns = discovery.websocket_urlpatterns()
 
 application = ProtocolTypeRouter(
     {

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
-from audit import services as audit
-from audit.services import Sensitivity
+from contorl import auditing as audit
+from contorl.auditing import Sensitivity
 from contorl.errors import ValidationFailed
 from contorl.versioning import versioned_update
 

@@ -22,9 +22,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.utils import timezone
 
-from audit import services as audit
-from audit.services import Sensitivity
+from contorl import auditing as audit
 from contorl import events, metrics, ratelimits
+from contorl.auditing import Sensitivity
 from contorl.errors import NotFound
 
 from . import services as account_services

@@ -9,9 +9,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
-from audit import services as audit
-from audit.services import Sensitivity
+from contorl import auditing as audit
 from contorl import ratelimits
+from contorl.auditing import Sensitivity
 from contorl.errors import RateLimited
 
 

@@ -1,11 +1,10 @@
-"""Idempotent demo data: departments and users here; each app adds its own part
-through `<app>/seed.py: seed(users, stdout)`."""
-
-from importlib import import_module
+"""Idempotent demo data: departments and users here; each installed app adds its own part
+through `<app>/seed.py: seed(users, stdout)`, in INSTALLED_APPS order (contorl/discovery.py)."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from contorl import discovery
 from contorl.accounts.models import Department, User
 
 DEPARTMENTS = [("PROD", "Production"), ("MAINT", "Maintenance"), ("QA", "Quality Assurance")]
@@ -17,7 +16,6 @@ USERS = [
     ("carol", "Carol", "Wu", "MAINT", "engineer", False, False, "contorl-demo"),
     ("dave", "Dave", "Huang", "QA", "operator", False, False, "contorl-demo"),
 ]
-APP_SEEDS = ["tasks", "rooms", "notifications", "automation", "planning"]
 
 
 class Command(BaseCommand):
@@ -48,11 +46,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             users[username] = user
-        for app in APP_SEEDS:
-            try:
-                module = import_module(f"{app}.seed")
-            except ModuleNotFoundError:
-                continue
+        for module in discovery.app_modules("seed"):
             module.seed(users=users, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000 with:"))
         for username, *_rest, password in USERS:
