@@ -70,11 +70,14 @@ def test_beat_schedule_names_real_tasks():
         "automation.tasks.requeue_stale_runs",
         "contorl.sweep_orphan_files",
         "audit.seal_and_anchor",
+        "accounts.flush_expired_tokens",
     }
     app.loader.import_default_modules()
     assert names <= set(app.tasks)
     weekly = schedule["automation-weekly-reports"]["schedule"]
     assert weekly.day_of_week == {1} and weekly.hour == {6} and weekly.minute == {0}
+    flush = schedule["accounts-flush-expired-tokens"]["schedule"]  # once a day, every day
+    assert flush.hour == {3} and flush.minute == {15} and len(flush.day_of_week) == 7
 
 
 def test_stale_queued_runs_are_sent_again(eager, project, people):
