@@ -9,25 +9,8 @@ app = Celery("contorl")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# With acks_late, Redis redelivers a task whose worker died mid-task once this many seconds
-# have passed, checked every CELERY_RESTORE_INTERVAL seconds. It must stay longer than any
-# task runs and than any retry countdown (4 s), or a live task is delivered twice. The tests
-# make it short; production keeps an hour.
-app.conf.broker_transport_options = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
-    "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
-    "unacked_restore_throttle": 1,
-}
-
-# A dedicated queue name (tests run their own worker on their own queue).
-if os.environ.get("CELERY_DEFAULT_QUEUE"):
-    app.conf.task_default_queue = os.environ["CELERY_DEFAULT_QUEUE"]
-
-# Beat's "last run" file lives under var/ (git-ignored), not in whatever directory beat starts in.
-app.conf.beat_schedule_filename = os.environ.get(
-    "CELERY_BEAT_SCHEDULE_FILE",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "celerybeat-schedule"),
-)
+# Broker transport options, the default queue and beat's schedule file come from
+# contorl/settings.py (CELERY_* settings) like the rest of the configuration.
 
 # Celery beat (automation app): due-soon reminders every 15 minutes, re-sending runs whose
 # broker message never left every 5, and the weekly report for the previous ISO week every

@@ -125,3 +125,53 @@ def test_file_ref_must_point_into_the_same_room(api, room, user):
     )
     assert r.status_code == 400
     assert not Message.objects.filter(room=room, message_type="file_ref").exists()
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        # (field name, file name or None for a text field, value)
+        ("note", None, "nul\x00here"),
+        ("no\x00te", None, "plain"),
+        ("file", "a\x00b.txt", "hello"),
+        ("fi\x00le", "ok.txt", "hello"),
+    ],
+    ids=["field value", "field name", "file name", "file field name"],
+)
+def test_nul_anywhere_in_the_form_is_refused(api, room, part):
+    field, filename, value = part
+    # Built by hand: the test client would not send NUL in names; a real client can.
+    boundary = "contorlboundary"
+    disposition = f'form-data; name="{field}"' + (f'; filename="{filename}"' if filename else "")
+    parts = [f"Content-Disposition: {disposition}\r\nContent-Type: text/plain\r\n\r\n{value}\r\n"]
+    if filename is None or field != "file":  # a valid file beside the bad part
+        parts.append(
+            'Content-Disposition: form-data; name="file"; filename="ok.txt"\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        )
+    body = "".join(f"--{boundary}\r\n{p}" for p in parts) + f"--{boundary}--\r\n"
+    messages = Message.objects.count()
+    r = api.generic(
+        "POST",
+        f"/api/rooms/{room.pk}/files/",
+        body.encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "validation_error"
+    assert not RoomFile.objects.exists() and Message.objects.count() == messages
+
+
+def test_a_form_without_nul_still_uploads(api, room):
+    boundary = "contorlboundary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="note"\r\n\r\nplain\r\n'
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="ok.txt"\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    r = api.generic(
+        "POST", f"/api/rooms/{room.pk}/files/", body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert r.status_code == 201, r.content
+    assert RoomFile.objects.get().original_name == "ok.txt"
