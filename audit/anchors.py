@@ -74,7 +74,7 @@ def write_anchor(*, storage=None) -> dict | None:
 
 def anchor_if_due() -> dict | None:
     """After sealing: anchor unless one was written in the last AUDIT_ANCHOR_INTERVAL seconds."""
-    interval = int(getattr(settings, "AUDIT_ANCHOR_INTERVAL", 300))
+    interval = int(settings.AUDIT_ANCHOR_INTERVAL)
     if interval > 0:
         try:
             due = cache.add(THROTTLE_CACHE_KEY, 1, timeout=interval)

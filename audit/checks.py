@@ -8,9 +8,9 @@ from .keys import MIN_KEY_LENGTH
 
 @checks.register(checks.Tags.security, deploy=True)
 def audit_hmac_key(app_configs, **kwargs):
-    if not getattr(settings, "PRODUCTION", False):
+    if not settings.PRODUCTION:
         return []
-    if len(getattr(settings, "AUDIT_HMAC_KEY", "") or "") >= MIN_KEY_LENGTH:
+    if len(settings.AUDIT_HMAC_KEY or "") >= MIN_KEY_LENGTH:
         return []
     return [
         checks.Error(

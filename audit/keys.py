@@ -47,10 +47,10 @@ def _dev_key() -> str:
 
 def hmac_key() -> bytes:
     """AUDIT_HMAC_KEY as bytes; ImproperlyConfigured in production when it is missing."""
-    configured = getattr(settings, "AUDIT_HMAC_KEY", "")
+    configured = settings.AUDIT_HMAC_KEY
     if configured:
         return configured.encode("utf-8")
-    if getattr(settings, "PRODUCTION", False):
+    if settings.PRODUCTION:
         raise ImproperlyConfigured("DJANGO_ENV=production needs AUDIT_HMAC_KEY (32+ random characters).")
     return _dev_key().encode("utf-8")
 

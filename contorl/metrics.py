@@ -37,6 +37,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+# Read from the environment, not settings: prometheus_client itself reads this variable when
+# the metrics below are created, and `python -m contorl.metrics` runs without Django settings.
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 # Latency buckets (seconds): fine at the low end where healthy requests and queries live.

@@ -15,11 +15,9 @@ from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-DEFAULT_MAX_JSON_DEPTH = 64
-
 
 def max_depth() -> int:
-    return getattr(settings, "JSON_MAX_DEPTH", DEFAULT_MAX_JSON_DEPTH)
+    return settings.JSON_MAX_DEPTH
 
 
 def contains_nul(value) -> bool:
@@ -60,7 +58,7 @@ def nul_error() -> ParseError:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser with a nesting limit (JSON_MAX_DEPTH, default 64) and no NULs."""
+    """DRF's JSON parser with a nesting limit (settings.JSON_MAX_DEPTH) and no NULs."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:

@@ -1,17 +1,10 @@
 from django.conf import settings
 
-# Scripts and styles are all served from /static/; no inline script is needed by any page.
-DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'; object-src 'none'"
-)
-
 
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.policy = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
+        self.policy = settings.CONTENT_SECURITY_POLICY
 
     def __call__(self, request):
         response = self.get_response(request)

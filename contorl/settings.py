@@ -179,8 +179,23 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# With acks_late, Redis redelivers a task whose worker died mid-task once visibility_timeout
+# seconds have passed, checked every unacked_restore_interval seconds. It must stay longer than
+# any task runs and than any retry countdown (4 s), or a live task is delivered twice. The tests
+# make it short; production keeps an hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
+# A dedicated queue name (tests run their own worker on their own queue); "celery" is Celery's own default.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
+# Beat's "last run" file lives under var/ (git-ignored), not in whatever directory beat starts in.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILE", default=str(VAR_DIR / "celerybeat-schedule"))
 # Webhook hosts exempt from the private/loopback address refusal (automation/egress.py).
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+DUE_SOON_HOURS = env.int("DUE_SOON_HOURS", default=24)  # how far ahead due-soon reminders and triggers look
 
 # --- Auth ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -302,10 +317,17 @@ WS_HEARTBEAT_INTERVAL = env.float("WS_HEARTBEAT_INTERVAL", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=256 * 1024)
 WS_FRAME_RATE = env.str("WS_FRAME_RATE", default="30/s")
 EVENT_BUFFER_SIZE = env.int("EVENT_BUFFER_SIZE", default=10000)
+ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
+ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again
+ROOM_EDIT_WINDOW_SECONDS = 15 * 60  # how long after sending a chat message may be edited
+# Deepest JSON nesting accepted in a request body or a WebSocket frame (contorl/parsers.py).
+JSON_MAX_DEPTH = 64
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="contorl@localhost")
+# Scheme and host that links in e-mails start with (e.g. https://contorl.example.com); empty = relative links.
+SITE_URL = env.str("SITE_URL", default="")
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -314,6 +336,13 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts and styles are all served from /static/; no inline script is needed by any page
+# (contorl/security.py sends it on every page outside /api/ and /admin/).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -72,14 +72,14 @@ def presigned_url(storage, name: str, *, filename: str, content_type: str, expir
     return storage.url(
         name,
         parameters={"ResponseContentDisposition": disposition, "ResponseContentType": content_type},
-        expire=expire or int(getattr(settings, "S3_PRESIGNED_EXPIRY", 300)),
+        expire=expire or int(settings.S3_PRESIGNED_EXPIRY),
     )
 
 
 def download_response(field_file, *, filename: str, content_type: str = "application/octet-stream"):
     """The one way to hand a stored file to a client whose permission was already checked."""
     storage = field_file.storage
-    if getattr(settings, "S3_DOWNLOADS", "stream") == "redirect" and is_s3(storage):
+    if settings.S3_DOWNLOADS == "redirect" and is_s3(storage):
         response = HttpResponseRedirect(
             presigned_url(storage, field_file.name, filename=filename, content_type=content_type)
         )

@@ -126,7 +126,7 @@ def notification_email_send(*, notification_id: int) -> bool:
     n = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if n is None or not n.recipient.email or not n.recipient.is_active:
         return False
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     text = n.body or n.title
     if n.link:
         text += "\n\n" + (base + n.link if n.link.startswith("/") else n.link)

@@ -27,7 +27,7 @@ PRESENCE_TTL = 90
 
 
 def typing_ttl() -> float:
-    return float(getattr(settings, "ROOM_TYPING_TTL", 3.0))
+    return float(settings.ROOM_TYPING_TTL)
 
 
 def _presence_key(room_id: int, user_id: int) -> str:
@@ -98,7 +98,7 @@ def typing_ping(*, room_id: int, user) -> bool:
     now = time.time()
     ttl = typing_ttl()
     last = cache.get(key)
-    rebroadcast = getattr(settings, "ROOM_TYPING_REBROADCAST", 2.0)
+    rebroadcast = settings.ROOM_TYPING_REBROADCAST
     if last is not None and now - last < rebroadcast:
         cache.touch(key, ttl)  # still typing: extend the expiry, say nothing
         return False

@@ -54,7 +54,7 @@ USER_TYPES = {MessageType.TEXT, MessageType.IMAGE_REF, MessageType.FILE_REF, Mes
 
 
 def edit_window() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ROOM_EDIT_WINDOW_SECONDS", 15 * 60))
+    return timedelta(seconds=settings.ROOM_EDIT_WINDOW_SECONDS)
 
 
 def _group(room_id: int) -> str:

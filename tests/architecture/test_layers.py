@@ -54,3 +54,33 @@ def test_the_check_sees_function_level_imports(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from tasks.models import Task\n    import rooms.services\n")
     assert [m for _line, m in _imports(sample)] == ["tasks.models", "rooms.services"]
+
+
+# Reading the process environment outside settings.py is allowed only here, each for a reason
+# the module states: bootstrapping DJANGO_SETTINGS_MODULE, and prometheus_client's own variable.
+ENVIRON_ALLOWED = {"contorl/asgi.py", "contorl/celery.py", "contorl/metrics.py"}
+
+
+def _settings_reads(path: Path):
+    """(line, what) of each os.environ / os.getenv use and each getattr(settings, name, default)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+            if isinstance(node.value, ast.Name) and node.value.id == "os":
+                yield node.lineno, f"os.{node.attr}"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            target = node.args[0] if node.args else None
+            if isinstance(target, ast.Name) and target.id == "settings" and len(node.args) == 3:
+                yield node.lineno, "getattr(settings, ..., default)"
+
+
+def test_every_setting_is_declared_in_settings_py():
+    base = Path(settings.BASE_DIR)
+    offenders = []
+    for package in sorted(_domain_apps() | {"contorl"}):
+        for path in sorted((base / package).rglob("*.py")):
+            relative = path.relative_to(base).as_posix()
+            if relative == "contorl/settings.py" or "/migrations/" in relative or relative in ENVIRON_ALLOWED:
+                continue
+            offenders += [f"{relative}:{line} {what}" for line, what in _settings_reads(path)]
+    assert not offenders, "declare the setting in contorl/settings.py and read settings.X:\n" + "\n".join(offenders)
