@@ -103,6 +103,18 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _event_contract(monkeypatch):
+    """Every WebSocket frame the suite emits must match its schema in docs/events: a frame
+    that breaks the contract fails the test that emitted it (tests/contract/frames.py)."""
+    from tests.contract import frames
+
+    violations = frames.watch(monkeypatch)
+    yield violations  # tests/contract reads (and clears) it to test the watcher itself
+    if violations:
+        pytest.fail(frames.report(violations), pytrace=False)
+
+
 @pytest.fixture
 def redis_url():
     need(port_open(REDIS_TEST_URL, 6379), "Redis")
