@@ -16,6 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from deploy.stack import launcher
+
 from .procs import ProcessGroup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +28,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+free_port = launcher.free_port
 
 
 class Stack:
@@ -162,7 +161,7 @@ class Stack:
     def start_server(self) -> None:
         self.daphne = self.procs.start(
             "daphne",
-            [str(Path(PY).parent / "daphne"), "-b", HOST, "-p", str(self.port), "contorl.asgi:application"],
+            launcher.daphne_command(self.port, host=HOST, bin_dir=Path(PY).parent),
             env=self.env,
             log_path=self.log("daphne"),
             cwd=ROOT,

@@ -31,38 +31,22 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+try:
+    from . import launcher
+except ImportError:  # run as a script: python deploy/stack/stack.py
+    import launcher
+
+# The reliability tests import these from here.
+free_port, port_open, wait_until = launcher.free_port, launcher.port_open, launcher.wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_RUN_DIR = ROOT / "var" / "stack"
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/contorl_stack"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -307,22 +291,13 @@ class Stack:
         port = self.state.daphne_ports[index]
         self.spawn(
             f"daphne{index}",
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "--proxy-headers",
-             "--websocket_timeout", "-1", "contorl.asgi:application"],
+            launcher.daphne_command(port, bin_dir=VENV_BIN, proxy_headers=True, websocket_timeout=-1),
             env=self.app_env(),
-        )  # fmt: skip
+        )
 
     def wait_daphne(self, index: int, timeout: float = 60) -> None:
         url = f"{self.daphne_url(index)}/health/live"
-
-        def up() -> bool:
-            try:
-                with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 (loopback)
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_until(up, timeout, f"daphne {index} to serve")
+        wait_until(lambda: launcher.http_ok(url), timeout, f"daphne {index} to serve")
 
     def start_worker(self) -> None:
         self.spawn(

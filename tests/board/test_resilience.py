@@ -20,16 +20,11 @@ from channels_redis.core import RedisChannelLayer
 from django.test import Client
 
 from contorl import events
+from deploy.stack.launcher import free_port
 from tasks import services
 from tests.board.factories import make_project, make_task, statuses
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ThrowawayRedis:

@@ -14,14 +14,13 @@ writes var/screenshots/<name>.png (kept as CI artifacts).
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from deploy.stack import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -29,25 +28,10 @@ PASSWORDS = {"admin": "contorl-admin", "alice": "contorl-demo", "bob": "contorl-
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)  # polling a condition with a deadline, not a fixed wait
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
 class LiveServer:
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = launcher.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.env = {
@@ -91,22 +75,11 @@ class LiveServer:
         return self.manage("shell", "-c", code)
 
     def alive(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/health/live", timeout=1) as response:  # noqa: S310
-                return response.status == 200
-        except OSError:
-            return False
+        return launcher.http_ok(self.url + "/health/live")
 
     def start(self) -> None:
-        daphne = str(Path(sys.executable).with_name("daphne"))
-        self.proc = subprocess.Popen(  # noqa: S603
-            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "contorl.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_until(self.alive, 30, "daphne /health/live")
+        self.proc = launcher.start_daphne(self.port, env=self.env, log=self.log)
+        launcher.wait_live(self.url, self.proc, timeout=30)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -116,7 +89,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        _wait_until(lambda: not self.alive(), 10, "daphne to stop")
+        launcher.wait_until(lambda: not self.alive(), 10, "daphne to stop")
 
     def stop_for_good(self) -> None:
         self.stop()

@@ -1,7 +1,6 @@
 """Embedded and production settings, each in a real daphne process."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,10 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 
+from deploy.stack import launcher
+
 ROOT = Path(__file__).resolve().parents[2]
 PROD_SECRET = "p" * 20 + "-production-secret-for-tests-only-" + "q" * 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**extra) -> dict:
@@ -32,14 +27,8 @@ def clean_env(**extra) -> dict:
 
 
 def serve_and_get(env: dict, path: str = "/health/live") -> httpx.Response:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contorl.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    port = launcher.free_port()
+    proc = launcher.start_daphne(port, env=env, log=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.stack.launcher import free_port  # noqa: F401 (the ops tests import it from here)
+
 HERE = Path(__file__).parent
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
 LDAP_SUFFIX = "dc=contorl,dc=test"
@@ -36,12 +38,6 @@ def fresh_rate_window(identity: str = "ip:127.0.0.1", period: int = 60, room: fl
     left = _get_window(identity, period) - time.time()
     if left < room:
         time.sleep(max(0.0, left) + 0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 20.0) -> None:

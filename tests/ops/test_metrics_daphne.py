@@ -5,13 +5,14 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import connect
+
+from deploy.stack import launcher
 
 from .conftest import free_port
 
@@ -23,27 +24,14 @@ GAUGE = 'contorl_ws_connections{endpoint="/ws/notifications/"}'
 
 
 def start_daphne(port: int, env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contorl.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return launcher.start_daphne(port, env=env, log=log, start_new_session=True)
 
 
 def wait_live(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("daphne did not come up")
+    try:
+        launcher.wait_live(f"http://127.0.0.1:{port}", process, timeout=90)
+    except (RuntimeError, TimeoutError) as exc:
+        raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from exc
 
 
 def gauge(port: int) -> float:

@@ -8,15 +8,15 @@ locmem cache) whatever the surrounding pass uses, because it is a separate proce
 import atexit
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from deploy.stack import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -36,12 +36,6 @@ class LiveServer:
 
 
 _server: LiveServer | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_env(workdir: str) -> dict:
@@ -69,29 +63,15 @@ def start() -> LiveServer:
     env = server_env(workdir)
     for args in (["migrate", "--noinput"], ["seed_demo"]):
         subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-    port = free_port()
+    port = launcher.free_port()
     log_path = os.path.join(workdir, "daphne.log")
-    process = subprocess.Popen(  # noqa: S603 (fixed argv)
-        [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contorl.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=open(log_path, "wb"),  # noqa: SIM115 (lives as long as the server)
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = launcher.start_daphne(port, env=env, log=log_path, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {Path(log_path).read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    try:
+        launcher.wait_live(url, process, timeout=60)
+    except (RuntimeError, TimeoutError) as exc:
         process.kill()
-        raise RuntimeError("daphne did not come up in 60 s")
+        raise RuntimeError(f"{exc}: {Path(log_path).read_text(errors='replace')[-2000:]}") from exc
     _server = LiveServer(url=url, port=port, process=process, workdir=workdir, log_path=log_path)
     atexit.register(stop)
     return _server
