@@ -1,8 +1,9 @@
 """The chat client the load generators drive, with the bookkeeping the checks need.
 
-`make_client()` wraps the project's own client (`contorl_client`) when it is importable
-and speaks the room protocol from CONTRACT.md itself otherwise, so the harness also runs
-against the reference server (same frames, no Django). Each client records every `seq`
+`make_client()` wraps the project's own client (`contorl_client.RoomClient`) by default;
+with use_project_client off it drives the room protocol from CONTRACT.md itself over
+contorl_client's low-level socket (`open_socket`: connect + auth frame), so the harness also
+runs against the reference server (same frames, no Django, no REST replay). Each client records every `seq`
 it is handed (the delivery check), send-to-receive latency of messages stamped by the
 benchmark, and ack latency of its own sends.
 """
@@ -15,8 +16,9 @@ import random
 import time
 import uuid
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from contorl_client import open_socket
 
 SETTINGS = {
     "origin": "http://127.0.0.1",
@@ -92,8 +94,9 @@ class BenchClient(DeliveryStats):
             self.resume_from = self.max_seq
 
     async def _open(self, last_seq: int) -> None:
-        self.ws = await connect(
+        self.ws = await open_socket(
             self.url,
+            token=self.token,
             origin=SETTINGS["origin"],
             compression=None,
             ping_interval=None,  # the application heartbeat (ping/pong frames) is what we measure
@@ -105,7 +108,6 @@ class BenchClient(DeliveryStats):
         self.open = True
         self._resumed = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(self.ws))
-        await self.ws.send(json.dumps({"type": "auth", "token": self.token}))
         await self.ws.send(json.dumps({"type": "resume", "last_seq": last_seq}))
         await asyncio.wait_for(asyncio.shield(self._resumed), SETTINGS["open_timeout"])
 

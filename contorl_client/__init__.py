@@ -5,6 +5,6 @@ async with RoomClient("http://127.0.0.1:8000", room_id=1, username="bob", passwo
     frame = await room.receive()
 """
 
-from .client import RoomClient, RoomError, backoff_delay, fetch_token
+from .client import RoomClient, RoomError, backoff_delay, fetch_token, open_socket, origin_of, ws_url
 
-__all__ = ["RoomClient", "RoomError", "backoff_delay", "fetch_token"]
+__all__ = ["RoomClient", "RoomError", "backoff_delay", "fetch_token", "open_socket", "origin_of", "ws_url"]

@@ -47,6 +47,35 @@ class RoomError(Exception):
         super().__init__(f"{code}: {message}")
 
 
+def ws_url(base_url: str, path: str) -> str:
+    """http(s)://host[:port] + /ws/... -> ws(s)://host[:port]/ws/..."""
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
+    return f"{scheme}://{parts.netloc}{path}"
+
+
+def origin_of(url: str) -> str:
+    """The Origin a browser on that site would send (the server checks it)."""
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme in ("https", "wss") else "http"
+    return f"{scheme}://{parts.netloc}"
+
+
+async def open_socket(url: str, *, token: str | None, origin: str | None = None, open_timeout: float = 10, **options):
+    """The low-level CONTORL socket: connect to `url` (ws:// or wss://) and send the first-frame
+    auth when `token` is given. Returns the websockets connection; the caller reads frames and
+    answers pings. `options` go to websockets' connect (max_size, ping_interval, compression...).
+    RoomClient, the benchmark clients and the stack tests all open their sockets here."""
+    ws = await ws_connect(url, origin=origin or origin_of(url), open_timeout=open_timeout, **options)
+    if token is not None:
+        try:
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+        except BaseException:
+            await ws.close()
+            raise
+    return ws
+
+
 async def fetch_token(base_url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
         response = await http.post("/api/auth/token/", json={"username": username, "password": password})
@@ -197,9 +226,7 @@ class RoomClient:
 
     # --- the connection loop ----------------------------------------------------------------
     def _ws_url(self) -> str:
-        parts = urlsplit(self.base_url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        return f"{scheme}://{parts.netloc}/ws/rooms/{self.room_id}/"
+        return ws_url(self.base_url, f"/ws/rooms/{self.room_id}/")
 
     async def _run(self) -> None:
         fresh_token = False
@@ -208,10 +235,9 @@ class RoomClient:
             try:
                 token = await self._get_token(fresh=fresh_token)
                 fresh_token = False
-                origin = f"{urlsplit(self.base_url).scheme}://{urlsplit(self.base_url).netloc}"
-                async with ws_connect(self._ws_url(), origin=origin, open_timeout=10, max_size=2**20) as ws:
+                ws = await open_socket(self._ws_url(), token=token, origin=origin_of(self.base_url), max_size=2**20)
+                async with ws:
                     self._ws = ws
-                    await ws.send(json.dumps({"type": "auth", "token": token}))
                     await self._session(ws)
                     code = ws.close_code
             except ConnectionClosed as exc:

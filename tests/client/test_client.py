@@ -101,3 +101,27 @@ async def test_refused_send_raises_and_non_member_stops(live_server_proc):
 async def _until(predicate, interval=0.05):
     while not predicate():
         await asyncio.sleep(interval)
+
+
+async def test_open_socket_connects_and_authenticates(live_server_proc):
+    """The low-level door RoomClient, the bench clients and the stack tests share: connect,
+    first-frame auth; a good token is admitted (ready), a bad one is closed with 4401."""
+    import json
+
+    from contorl_client import open_socket, ws_url
+
+    server = live_server_proc
+    room_id = await asyncio.to_thread(new_room, server, "bob", {})
+    url = ws_url(server.url, f"/ws/rooms/{room_id}/")
+    assert url.startswith("ws://127.0.0.1:")
+    good = await asyncio.to_thread(token, server, "bob")
+    ws = await open_socket(url, token=good)
+    try:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert frame["type"] == "ready"
+    finally:
+        await ws.close()
+    ws = await open_socket(url, token="not-a-token")
+    with pytest.raises(Exception):  # noqa: B017, PT011 (websockets' ConnectionClosed* family)
+        await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_code == 4401

@@ -15,6 +15,8 @@ from collections.abc import Callable
 import httpx
 import websockets
 
+from contorl_client import open_socket
+
 
 class Closed(Exception):
     def __init__(self, code: int | None):
@@ -34,12 +36,9 @@ class Socket:
         self._reader: asyncio.Task | None = None
 
     async def connect(self, *, auth: bool = True) -> Socket:
-        self._ws = await websockets.connect(
-            self.url, origin=self.origin, open_timeout=10, max_size=None, ping_interval=None
-        )
+        token = self.token if auth and self.token else None
+        self._ws = await open_socket(self.url, token=token, origin=self.origin, max_size=None, ping_interval=None)
         self._reader = asyncio.create_task(self._read())
-        if auth and self.token:
-            await self.send({"type": "auth", "token": self.token})
         return self
 
     async def _read(self) -> None:
