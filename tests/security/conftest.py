@@ -126,7 +126,47 @@ def _build(users, owner, api_for, department, full):
     notes = notes["results"] if isinstance(notes, dict) else notes
     assert notes, "the @mention notified the member"
     w["N"] = notes[0]["id"]
+    _build_planning(w, users, owner, api_for(users["admin"]), ok)
     return w
+
+
+def _build_planning(w, users, owner, admin, ok):
+    """Planning (planning/README.md): project P linked to program PG of portfolio PF, and two
+    scoped grants so the columns differ from their tasks roles:
+      viewer   planner grant on PG -> planner on P (inherited down, beats the tasks role)
+      manager  viewer grant on PF  -> viewer on P, PG, PF; also the worker W (own leave, own actuals)
+      member, owner                -> planner / manager on P through tasks membership, no grant
+    RG is the spare user's viewer grant on P (its manager, the owner, may change it)."""
+
+    def made(key, path, body):
+        assert key is None or key not in w, f"world key {key} is taken"
+        row = ok(admin.post(f"/api/planning/{path}/", body, format="json"), 201)
+        if key:
+            w[key], w[f"{key}_v"] = row["id"], row["version"]
+
+    made("PF", "portfolios", {"name": "Matrix portfolio"})
+    made("PG", "programs", {"portfolio": w["PF"], "name": "Matrix program"})
+    made("L", "project-links", {"project": w["P"], "program": w["PG"]})
+    assert "P2" not in w
+    w["P2"] = ok(owner.post("/api/projects/", {"name": "Matrix two", "key": "MTX2"}))["id"]  # unlinked
+    made("PH", "phases", {"project": w["P"], "name": "Design", "start": "2026-03-02", "end": "2026-03-13"})
+    made("WT", "worker-types", {"name": "Welder"})
+    made("WT2", "worker-types", {"name": "Painter"})  # no workers, no rates: deletable
+    rate = {"worker_type": w["WT"], "cost_per_hour": "40.00", "valid_from": "2026-01-01", "valid_to": "2029-12-31"}
+    made("RA", "rates", rate)
+    made("W", "workers", {"user": users["manager"].pk, "worker_type": w["WT"]})
+    made("W2", "workers", {"name": "External welder", "worker_type": w["WT"]})
+    made("WE", "worker-exceptions", {"worker": w["W"], "start": "2026-03-09", "end": "2026-03-09", "hours_off": "8.00"})
+    made(
+        "AS",
+        "assignments",
+        {"project": w["P"], "worker": w["W"], "start": "2026-03-02", "end": "2026-03-06", "hours_per_day": "6.00"},
+    )
+    made("AC", "actuals", {"project": w["P"], "worker": w["W"], "date": "2026-03-03", "hours": "5.00"})
+    made("AC2", "actuals", {"project": w["P"], "worker": w["W2"], "date": "2026-03-03", "hours": "4.00"})
+    made(None, "roles", {"user": users["viewer"].pk, "role": "planner", "program": w["PG"]})
+    made(None, "roles", {"user": users["manager"].pk, "role": "viewer", "portfolio": w["PF"]})
+    made("RG", "roles", {"user": users["spare"].pk, "role": "viewer", "project": w["P"]})
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,12 @@ ROOM_WRITE = "401 404 403 {ok} {ok} 404 {ok}"
 ROOM_OWNER = "401 404 403 403 {ok} 404 {ok}"
 ANY_USER = "401 {ok} {ok} {ok} {ok} {ok} {ok}"
 ADMIN_ONLY = "401 403 403 403 403 403 {ok}"
+# Planning (tests/security/conftest.py: _build_planning): visible to every caller but the outsider.
+PLANNING_ADMIN = "401 404 403 403 403 403 200"  # portfolio/program managers: here only the admin
+PROJECT_MANAGER = "401 404 403 403 {ok} 403 {ok}"  # planning manager of P: owner (tasks) or admin
+PROJECT_PLANNER = "401 404 {ok} {ok} {ok} 403 {ok}"  # planner of P: program grant, membership, admin
+GRANT_READ = "401 404 200 404 404 200 200"  # rates and leave: planning grant holders (and the worker)
+GRANT_WRITE = "401 404 403 404 404 403 {ok}"  # ...changed only by managers (here the admin)
 
 
 def row(pattern: str, ok: int = 200) -> str:
@@ -156,6 +162,8 @@ MATRIX = [
     ("GET", "/api/rooms/{R}/messages/", None, READ_ROOM),
     ("POST", "/api/rooms/{R}/messages/", lambda w: {"content": "status?"}, row(ROOM_WRITE, 201)),
     ("GET", "/api/rooms/{R}/messages/search/?q=valve", None, READ_ROOM),
+    # Search across rooms: every caller searches the rooms they may read (none: no results).
+    ("GET", "/api/rooms/messages/search/?q=valve", None, row(ANY_USER)),
     ("GET", "/api/rooms/{R}/online/", None, READ_ROOM),
     ("GET", "/api/rooms/{R}/typing/", None, READ_ROOM),
     ("GET", "/api/rooms/{R}/files/", None, READ_ROOM),
@@ -191,6 +199,189 @@ MATRIX = [
     ),
     ("DELETE", "/api/room-templates/{RT}/", None, "401 403 403 403 204 403 204"),
     ("POST", "/api/room-templates/{RT}/open/", lambda w: {"location": "Line 2"}, row(ANY_USER, 201)),
+    # --- planning (planning/README.md, planning/permissions.py) ----------------------------------
+    # Planning roles on P: viewer -> planner (grant on the program PG), member -> planner and
+    # owner -> manager (tasks membership), manager -> viewer (grant on the portfolio PF; also the
+    # worker W), admin -> manager. Only the viewer and the manager hold grants.
+    ("GET", "/api/planning/portfolios/", None, row(ANY_USER)),
+    ("POST", "/api/planning/portfolios/", lambda w: {"name": "Another portfolio"}, row(ADMIN_ONLY, 201)),
+    # Visible read-only to everyone with a role below it (the program, project P).
+    ("GET", "/api/planning/portfolios/{PF}/", None, READ_PROJECT),
+    ("PATCH", "/api/planning/portfolios/{PF}/", lambda w: {"version": w["PF_v"], "name": "PF 2"}, PLANNING_ADMIN),
+    # PF still has a program: the admin passes the permission check and meets 409 conflict.
+    ("DELETE", "/api/planning/portfolios/{PF}/", None, "401 404 403 403 403 403 409"),
+    ("GET", "/api/planning/programs/", None, row(ANY_USER)),
+    # Creating under a portfolio you cannot see is a validation error on that field.
+    (
+        "POST",
+        "/api/planning/programs/",
+        lambda w: {"portfolio": w["PF"], "name": "Another program"},
+        "401 400 403 403 403 403 201",
+    ),
+    ("GET", "/api/planning/programs/{PG}/", None, READ_PROJECT),
+    # A planner grant on the program is not enough to change it (manager).
+    ("PATCH", "/api/planning/programs/{PG}/", lambda w: {"version": w["PG_v"], "name": "PG 2"}, PLANNING_ADMIN),
+    ("DELETE", "/api/planning/programs/{PG}/", None, "401 404 403 403 403 403 409"),  # P is linked
+    ("GET", "/api/planning/project-links/", None, row(ANY_USER)),
+    # P2 is the owner's unlinked project in the manager's department: the others cannot see it
+    # (400 on the field); owner and manager see it but do not manage the program. The owner
+    # (no grant; PG visible to them through P) gets 404 where planning/README.md promises 403
+    # for a visible object: planning/api.py ProjectLinkViewSet.check_write checks the new
+    # program's role without the visible -> viewer floor the other checks use. Stricter, not a leak.
+    (
+        "POST",
+        "/api/planning/project-links/",
+        lambda w: {"project": w["P2"], "program": w["PG"]},
+        "401 400 400 400 404 403 201",
+    ),
+    ("GET", "/api/planning/project-links/{L}/", None, READ_PROJECT),
+    (
+        "PATCH",
+        "/api/planning/project-links/{L}/",
+        lambda w: {"version": w["L_v"], "program": w["PG"]},
+        PLANNING_ADMIN,
+    ),
+    ("DELETE", "/api/planning/project-links/{L}/", None, "401 404 403 403 403 403 204"),
+    ("GET", "/api/planning/phases/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/phases/",
+        lambda w: {"project": w["P"], "name": "Build", "start": "2026-03-16", "end": "2026-03-27"},
+        "401 400 403 403 201 403 201",
+    ),
+    ("GET", "/api/planning/phases/{PH}/", None, READ_PROJECT),
+    ("PATCH", "/api/planning/phases/{PH}/", lambda w: {"version": w["PH_v"], "name": "Design 2"}, row(PROJECT_MANAGER)),
+    ("DELETE", "/api/planning/phases/{PH}/", None, row(PROJECT_MANAGER, 204)),
+    # Shared resources: every signed-in user reads worker types and workers; only a manager
+    # grant (here: the admin) writes them. A project owner's tasks role is no such grant.
+    ("GET", "/api/planning/worker-types/", None, row(ANY_USER)),
+    ("POST", "/api/planning/worker-types/", lambda w: {"name": "Fitter"}, row(ADMIN_ONLY, 201)),
+    ("GET", "/api/planning/worker-types/{WT}/", None, row(ANY_USER)),
+    (
+        "PATCH",
+        "/api/planning/worker-types/{WT}/",
+        lambda w: {"version": w["WT_v"], "name": "Welder 2"},
+        row(ADMIN_ONLY),
+    ),
+    ("DELETE", "/api/planning/worker-types/{WT2}/", None, row(ADMIN_ONLY, 204)),
+    # Rates are cost data: only grant holders (viewer, manager) and admins see them.
+    ("GET", "/api/planning/rates/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/rates/",
+        lambda w: {"worker_type": w["WT"], "cost_per_hour": "45.00", "valid_from": "2030-01-01"},
+        row(ADMIN_ONLY, 201),
+    ),
+    ("GET", "/api/planning/rates/{RA}/", None, GRANT_READ),
+    (
+        "PATCH",
+        "/api/planning/rates/{RA}/",
+        lambda w: {"version": w["RA_v"], "cost_per_hour": "42.00"},
+        row(GRANT_WRITE),
+    ),
+    ("DELETE", "/api/planning/rates/{RA}/", None, row(GRANT_WRITE, 204)),
+    ("GET", "/api/planning/workers/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/workers/",
+        lambda w: {"name": "External fitter", "worker_type": w["WT"]},
+        row(ADMIN_ONLY, 201),
+    ),
+    ("GET", "/api/planning/workers/{W}/", None, row(ANY_USER)),
+    (
+        "PATCH",
+        "/api/planning/workers/{W}/",
+        lambda w: {"version": w["W_v"], "weekly_capacity_hours": "32.00"},
+        row(ADMIN_ONLY),
+    ),
+    ("DELETE", "/api/planning/workers/{W}/", None, row(ADMIN_ONLY, 204)),
+    # Leave: grant holders and the worker themself (here the manager) read it; managers write.
+    ("GET", "/api/planning/worker-exceptions/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/worker-exceptions/",
+        lambda w: {"worker": w["W"], "start": "2026-03-10", "end": "2026-03-10", "hours_off": "4.00"},
+        row(ADMIN_ONLY, 201),
+    ),
+    ("GET", "/api/planning/worker-exceptions/{WE}/", None, GRANT_READ),
+    (
+        "PATCH",
+        "/api/planning/worker-exceptions/{WE}/",
+        lambda w: {"version": w["WE_v"], "hours_off": "4.00"},
+        row(GRANT_WRITE),
+    ),
+    ("DELETE", "/api/planning/worker-exceptions/{WE}/", None, row(GRANT_WRITE, 204)),
+    # Assignments: planners of the project (the viewer through the program grant).
+    ("GET", "/api/planning/assignments/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/assignments/",
+        lambda w: {
+            "project": w["P"],
+            "worker": w["W"],
+            "start": "2026-03-09",
+            "end": "2026-03-13",
+            "hours_per_day": "2.00",
+        },
+        "401 400 201 201 201 403 201",
+    ),
+    ("GET", "/api/planning/assignments/{AS}/", None, READ_PROJECT),
+    (
+        "PATCH",
+        "/api/planning/assignments/{AS}/",
+        lambda w: {"version": w["AS_v"], "hours_per_day": "7.00"},
+        row(PROJECT_PLANNER),
+    ),
+    ("DELETE", "/api/planning/assignments/{AS}/", None, row(PROJECT_PLANNER, 204)),
+    # 200 with per-item results; what a caller may not change fails inside.
+    (
+        "POST",
+        "/api/planning/assignments/bulk/",
+        lambda w: [{"id": w["AS"], "version": w["AS_v"], "hours_per_day": "5.00"}],
+        row(ANY_USER),
+    ),
+    # Actuals: planners of the project, and the worker themself (the manager: W is theirs, AC2 is not).
+    ("GET", "/api/planning/actuals/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/actuals/",
+        lambda w: {"project": w["P"], "worker": w["W"], "date": "2026-03-04", "hours": "6.00"},
+        "401 400 201 201 201 201 201",
+    ),
+    ("GET", "/api/planning/actuals/{AC}/", None, READ_PROJECT),
+    (
+        "PATCH",
+        "/api/planning/actuals/{AC}/",
+        lambda w: {"version": w["AC_v"], "hours": "3.00"},
+        "401 404 200 200 200 200 200",
+    ),
+    ("PATCH", "/api/planning/actuals/{AC2}/", lambda w: {"version": w["AC2_v"], "hours": "3.00"}, row(PROJECT_PLANNER)),
+    ("DELETE", "/api/planning/actuals/{AC}/", None, "401 404 204 204 204 204 204"),
+    ("DELETE", "/api/planning/actuals/{AC2}/", None, row(PROJECT_PLANNER, 204)),
+    # Role grants: managers of the scope (the owner manages P). A grant is visible to its
+    # holder and to the scope's managers; RG (the spare user's) to the owner and the admin.
+    ("GET", "/api/planning/roles/", None, row(ANY_USER)),
+    (
+        "POST",
+        "/api/planning/roles/",
+        lambda w: {"user": w["member"], "role": "viewer", "project": w["P"]},
+        "401 400 403 403 201 403 201",
+    ),
+    ("GET", "/api/planning/roles/{RG}/", None, "401 404 404 404 200 404 200"),
+    (
+        "PATCH",
+        "/api/planning/roles/{RG}/",
+        lambda w: {"version": w["RG_v"], "role": "planner"},
+        "401 404 404 404 200 404 200",
+    ),
+    ("DELETE", "/api/planning/roles/{RG}/", None, "401 404 404 404 204 404 204"),
+    # Reports. Capacity: everyone (without a grant: only their own worker row).
+    ("GET", "/api/planning/capacity/?start=2026-03-02&end=2026-03-08", None, row(ANY_USER)),
+    ("GET", "/api/planning/plan-vs-actual/?project={P}", None, READ_PROJECT),
+    # A program's report needs a role on the program: grants inherit down, never up, so the
+    # project's member and owner do not get it.
+    ("GET", "/api/planning/plan-vs-actual/?program={PG}", None, "401 404 200 404 404 200 200"),
+    ("GET", "/api/planning/plan-vs-actual/export/?project={P}", None, READ_PROJECT),
     # --- notifications (each user's own) ---------------------------------------------------------
     ("GET", "/api/notifications/", None, row(ANY_USER)),
     ("GET", "/api/notifications/unread-count/", None, row(ANY_USER)),
@@ -296,3 +487,41 @@ def test_matrix_covers_every_operation():
     covered |= {("DELETE", emoji_path)} if any("reactions/👀" in p for _, p, _, _ in MATRIX) else set()
     missing = sorted(op for op in in_schema if (op[0], normal(op[1])) not in covered)
     assert missing == [], f"operations without a row in the authorization matrix: {missing}"
+
+
+def test_planning_lists_show_exactly_what_retrieve_shows(world, api_for):
+    """The matrix checks statuses; a list answering 200 could still leak rows. Each planning
+    list must hold a row exactly for the callers whose GET of that row is 200."""
+    import re
+
+    checked = 0
+    for method, path, _body, expected in MATRIX:
+        match = re.fullmatch(r"/api/planning/([\w-]+)/\{(\w+)\}/", path)
+        if method != "GET" or not match:
+            continue
+        collection, key = match.groups()
+        for role, cell in zip(ROLES[1:], expected.split()[1:], strict=True):
+            resp = call(api_for, world, role, "GET", f"/api/planning/{collection}/?page_size=500", None)
+            assert resp.status_code == 200
+            listed = world[key] in {r["id"] for r in resp.json()["results"]}
+            assert listed == (cell == "200"), (collection, role, cell)
+            checked += 1
+    assert checked >= 11 * 6
+
+
+def test_planning_bulk_items_fail_for_callers_who_may_not_change_them(world, api_for):
+    """Bulk answers 200 to everyone (matrix row); the refusal is per item: an assignment the
+    caller cannot see is not_found, one they may only read is forbidden."""
+    planners = dict(zip(ROLES, PROJECT_PLANNER.split(), strict=True))
+    for role in ROLES[1:]:
+        with transaction.atomic():
+            body = [{"id": world["AS"], "version": world["AS_v"], "hours_per_day": "5.00"}]
+            resp = call(api_for, world, role, "POST", "/api/planning/assignments/bulk/", body)
+            transaction.set_rollback(True)
+        result = resp.json()
+        if planners[role] == "{ok}":
+            assert result == {"succeeded": [{"id": world["AS"], "version": world["AS_v"] + 1}], "failed": []}, role
+        else:
+            assert result["succeeded"] == [] and len(result["failed"]) == 1, role
+            wanted = "not_found" if planners[role] == "404" else "permission_denied"
+            assert result["failed"][0]["code"] == wanted, (role, result)
