@@ -16,6 +16,8 @@ Test doubles (an echo consumer, a made-up group in a metrics test) are not the c
 
 from __future__ import annotations
 
+import ast
+import concurrent.futures
 import contextvars
 import datetime
 import functools
@@ -106,6 +108,14 @@ def problems(frame, *, endpoint: str, direction: str = "server") -> list[str]:
         f"(at {error.json_path}, schema path {'/'.join(map(str, error.absolute_schema_path))})"
         for error in errors[:5]
     ]
+
+
+def parse_python(path: Path) -> ast.Module:
+    """ast.parse in a thread of its own: on CPython 3.11 a RecursionError caught earlier in the
+    same thread (the fuzz tests' deep frames do that) can leave its recursion counter off, and
+    compile() then fails with "SystemError: AST constructor recursion depth mismatch"."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(ast.parse, path.read_text(), str(path)).result()
 
 
 # --- watching the suite --------------------------------------------------------------------

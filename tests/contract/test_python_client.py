@@ -16,7 +16,7 @@ SOURCE = Path(client_module.__file__)
 def handled_types() -> set[str]:
     """Frame types the client compares against: `kind == "..."` or `frame.get("type") == "..."`."""
     found = set()
-    for node in ast.walk(ast.parse(SOURCE.read_text())):
+    for node in ast.walk(frames.parse_python(SOURCE)):
         if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq))):
             continue
         left, right = node.left, node.comparators[0]
@@ -69,6 +69,22 @@ class FakeSocket:
         self.client._closed = True  # end _run after this session
 
 
+class Connect:
+    """What websockets' connect() returns: awaitable, and an async context manager."""
+
+    def __init__(self, socket):
+        self.socket = socket
+
+    def __await__(self):
+        return self.socket.__aenter__().__await__()
+
+    async def __aenter__(self):
+        return self.socket
+
+    async def __aexit__(self, *exc):
+        return False
+
+
 async def test_every_frame_the_client_sends_passes_the_client_schemas(monkeypatch):
     client = RoomClient("http://testserver", room_id=12, token="header.payload.signature", resume_from=3)
     await client.send("queued while offline", client_id="offline-1")
@@ -82,7 +98,7 @@ async def test_every_frame_the_client_sends_passes_the_client_schemas(monkeypatc
 
     monkeypatch.setattr(client_module, "GAP_TIMEOUT", 0)
     socket = FakeSocket(client, [{"type": "ping"}, {"type": "ready", "data": {"room": 12, "last_seq": 5}}], during)
-    monkeypatch.setattr(client_module, "ws_connect", lambda *a, **kw: socket)
+    monkeypatch.setattr(client_module, "ws_connect", lambda *a, **kw: Connect(socket))
     await client._run()
 
     sent = [json.loads(text) for text in socket.sent]

@@ -135,7 +135,7 @@ def test_every_frame_type_the_code_names_has_a_schema():
         for path in sorted((ROOT / app).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
-            for frame_type in _literal_frame_types(ast.parse(path.read_text(), filename=str(path))):
+            for frame_type in _literal_frame_types(frames.parse_python(path)):
                 named.setdefault(frame_type, str(path.relative_to(ROOT)))
     assert {"task_created", "message", "notification", "assignment_created", "ready", "ack", "unread"} <= set(named)
     missing = {t: where for t, where in named.items() if t not in server_types}
