@@ -84,8 +84,8 @@ def test_webhooks_copied_from_a_template_stay_off_until_an_owner_enables_them(
     project, people, eager, receiver, api_for, django_capture_on_commit_callbacks
 ):
     from audit.models import AuditLog
-    from automation.runner import WEBHOOKS_HELD_MESSAGE
     from automation.models import TriggerExecution
+    from automation.runner import WEBHOOKS_HELD_MESSAGE
 
     from .factories import make_task
 
