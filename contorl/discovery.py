@@ -8,6 +8,7 @@ routes (`routing.websocket_urlpatterns`, contorl/asgi.py) and the demo data
 
 from collections.abc import Iterator
 from importlib import import_module
+from pathlib import Path
 from types import ModuleType
 
 from django.apps import apps
@@ -16,6 +17,10 @@ from django.utils.module_loading import module_has_submodule
 
 def app_modules(name: str) -> Iterator[ModuleType]:
     for config in apps.get_app_configs():
+        # The project's own apps only: a third-party package may have a module of that name
+        # (channels.routing) that is no part of this convention.
+        if {"site-packages", "dist-packages"} & set(Path(config.path).parts):
+            continue
         if module_has_submodule(config.module, name):
             yield import_module(f"{config.name}.{name}")
 
