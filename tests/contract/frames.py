@@ -8,7 +8,9 @@ checked against that contract:
 - `contorl.events.publish` / `make_frame`: every published frame, when it is built (many
   tests never commit, so the after-commit hand-off to the layer would miss most of them);
 - `ContorlConsumer.send`: every frame a consumer writes to its socket, including the ones
-  it makes itself (ready, ack, resumed, unread, error, ping) and the replayed messages.
+  it makes itself (ready, ack, resumed, unread, error, ping) and the replayed messages;
+- `contorl_client.client.open_socket`: what a real daphne in another process (tests/client)
+  sends to RoomClient.
 
 Only frames bound for a client are checked: groups and consumers of the three endpoints.
 Test doubles (an echo consumer, a made-up group in a metrics test) are not the contract.
@@ -25,6 +27,7 @@ import json
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
@@ -142,6 +145,42 @@ def _endpoint_of_consumer(consumer) -> str | None:
     return None
 
 
+def _endpoint_of_path(path: str) -> str | None:
+    match = re.match(r"/ws/(projects|rooms|notifications)/", path)
+    return {"projects": "project", "rooms": "room", "notifications": "notifications"}[match[1]] if match else None
+
+
+class _CheckedSocket:
+    """A websockets connection whose incoming frames are checked against the contract."""
+
+    def __init__(self, ws, path: str, endpoint: str, check):
+        self._ws, self._path, self._endpoint, self._check = ws, path, endpoint, check
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+    async def __aenter__(self):
+        await self._ws.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc):
+        return await self._ws.__aexit__(*exc)
+
+    def _checked(self, raw):
+        self._check(json.loads(raw), self._endpoint, f"RoomClient received on {self._path}")
+        return raw
+
+    async def recv(self, *args, **kwargs):
+        return self._checked(await self._ws.recv(*args, **kwargs))
+
+    def __aiter__(self):
+        return self._frames()
+
+    async def _frames(self):
+        async for raw in self._ws:
+            yield self._checked(raw)
+
+
 def watch(monkeypatch) -> list[str]:
     """Wrap the server's frame exits for one test; returns the list violations are added to."""
     from django.core.serializers.json import DjangoJSONEncoder
@@ -189,6 +228,19 @@ def watch(monkeypatch) -> list[str]:
                     check(frame, endpoint, f"{type(self).__name__}.send")
         await send(self, text_data=text_data, bytes_data=bytes_data, close=close)
 
+    import contorl_client.client as room_client
+
+    open_socket = room_client.open_socket
+
+    async def open_socket_checked(url, **kw):
+        # The client tests talk to a daphne in another process, out of reach of the wrappers
+        # above: check what reaches RoomClient instead.
+        ws = await open_socket(url, **kw)
+        path = urlsplit(url).path
+        endpoint = _endpoint_of_path(path)
+        return _CheckedSocket(ws, path, endpoint, check) if endpoint is not None else ws
+
+    monkeypatch.setattr(room_client, "open_socket", open_socket_checked)
     monkeypatch.setattr(events, "publish", publish_checked)
     monkeypatch.setattr(events, "make_frame", make_frame_checked)
     monkeypatch.setattr(consumers.ContorlConsumer, "send", send_checked)

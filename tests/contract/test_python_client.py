@@ -3,6 +3,7 @@ type it handles has a room schema, and every frame it sends passes the client sc
 
 import ast
 import json
+import uuid
 from pathlib import Path
 
 import contorl_client.client as client_module
@@ -97,7 +98,8 @@ async def test_every_frame_the_client_sends_passes_the_client_schemas(monkeypatc
         await client._fill_gap()  # a gap that lasts: resume from last_seq
 
     monkeypatch.setattr(client_module, "GAP_TIMEOUT", 0)
-    socket = FakeSocket(client, [{"type": "ping"}, {"type": "ready", "data": {"room": 12, "last_seq": 5}}], during)
+    ready = {"type": "ready", "event_id": str(uuid.uuid4()), "data": {"room": 12, "last_seq": 5}}
+    socket = FakeSocket(client, [{"type": "ping"}, ready], during)
     monkeypatch.setattr(client_module, "ws_connect", lambda *a, **kw: Connect(socket))
     await client._run()
 
@@ -108,3 +110,22 @@ async def test_every_frame_the_client_sends_passes_the_client_schemas(monkeypatc
     assert [f.get("client_id") for f in sent if f["type"] == "message"][:2] == ["offline-1", "offline-2"]
     for frame in sent:
         assert frames.problems(frame, endpoint="room", direction="client") == [], frame
+
+
+async def test_frames_a_server_sends_the_client_are_checked_too(monkeypatch, _event_contract):
+    # tests/client talks to a daphne in another process: the autouse watcher checks what
+    # reaches RoomClient through contorl_client.open_socket.
+    client = RoomClient("http://testserver", room_id=12, token="header.payload.signature")
+
+    async def during():
+        pass
+
+    incoming = [{"type": "ready", "data": {"room": 12, "last_seq": 0}}, {"type": "surprise", "event_id": "x"}]
+    socket = FakeSocket(client, incoming, during)
+    monkeypatch.setattr(client_module, "ws_connect", lambda *a, **kw: Connect(socket))
+    await client._run()
+    found = list(_event_contract)
+    _event_contract.clear()
+    assert len(found) == 2, found
+    assert "RoomClient received on /ws/rooms/12/" in found[0] and "'event_id' is a required property" in found[0]
+    assert "'surprise' has no schema on the room endpoint" in found[1]
