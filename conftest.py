@@ -129,11 +129,19 @@ def postgres(db):
     return connection
 
 
-@pytest.fixture
-def redis_channel_layer(settings, redis_url):
+REDIS_LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",  # the production default
+    "core": "channels_redis.core.RedisChannelLayer",  # CHANNEL_LAYER=core
+}
+
+
+@pytest.fixture(params=sorted(REDIS_LAYERS))
+def redis_channel_layer(request, settings, redis_url):
+    """The real Redis channel layer, once per backend CONTORL supports. A test that stands in
+    for another process builds its own instance with `layer_like(settings.CHANNEL_LAYERS)`."""
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": REDIS_LAYERS[request.param],
             "CONFIG": {"hosts": [redis_url], "prefix": f"contorl-test-{uuid.uuid4().hex[:8]}"},
         }
     }
@@ -142,6 +150,14 @@ def redis_channel_layer(settings, redis_url):
     channel_layers.backends.clear()
     yield settings.CHANNEL_LAYERS
     channel_layers.backends.clear()
+
+
+def layer_like(channel_layers: dict):
+    """A second, independent instance of the configured layer (another process, in effect)."""
+    from django.utils.module_loading import import_string
+
+    default = channel_layers["default"]
+    return import_string(default["BACKEND"])(**default.get("CONFIG", {}))
 
 
 @pytest.fixture

@@ -52,8 +52,11 @@ def origin_validator(application):
     return SameSiteOriginValidator(application, allowed_hosts)
 
 
-@database_sync_to_async
 def user_from_token(token: str):
+    return off_shared_thread(_user_from_token)(token)
+
+
+def _user_from_token(token: str):
     """(user, the token's `iat`) for a valid, unrevoked access token of an active user; else (None, None)."""
     from django.contrib.auth import get_user_model
     from rest_framework_simplejwt.exceptions import TokenError
@@ -73,8 +76,7 @@ def user_from_token(token: str):
     return user, access.get("iat")
 
 
-@database_sync_to_async
-def still_signed_in(user_id: int, issued_at: float | None) -> bool:
+def signed_in(user_id: int, issued_at: float | None) -> bool:
     """Is the user still active (and, for a token socket, the token not signed out)? One
     primary-key read: deactivation and sign-out close sockets through the channel layer,
     this catches whatever that missed (a bulk UPDATE sends no signal)."""
@@ -88,6 +90,26 @@ def still_signed_in(user_id: int, issued_at: float | None) -> bool:
     cutoff = rows[0]
     # As accounts/tokens.revoked: a token from the same second as the sign-out counts as before it.
     return issued_at is None or cutoff is None or issued_at > cutoff.timestamp()
+
+
+def off_shared_thread(func, *, executor=None):
+    """database_sync_to_async that runs `func` in a worker thread instead of the one shared
+    sync thread, so the database trips of many sockets overlap (bounded by the executor and
+    the connection pool). On SQLite everything stays on the shared thread: one writer at a
+    time is all SQLite allows anyway, and its shared-cache test database refuses concurrent
+    table access outright."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return database_sync_to_async(func)
+    return database_sync_to_async(func, thread_sensitive=False, executor=executor)
+
+
+# A read-only check: off the shared sync thread, so frames of many sockets check in parallel.
+def still_signed_in(user_id: int, issued_at: float | None):
+    return off_shared_thread(signed_in)(user_id, issued_at)
+
+
+class SignedOut(Exception):
+    """Raised by a handler that ran the signed_in() check in its own database trip."""
 
 
 def frame_too_big(text: str) -> bool:
@@ -107,6 +129,13 @@ def field_with_nul(frame: dict) -> str | None:
         if contains_nul(value):
             return name
     return None
+
+
+def echo_client_id(frame: dict) -> str | None:
+    """The client_id to send back on an error frame: the client's own string id, never an
+    arbitrary value from a malformed frame."""
+    value = frame.get("client_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 class TokenBucket:
@@ -130,6 +159,9 @@ class TokenBucket:
 
 class ContorlConsumer(AsyncWebsocketConsumer):
     client_frames: tuple[str, ...] = ()  # frame types this endpoint accepts besides auth/pong
+    # Frame types whose handler runs signed_in() inside its own database trip (and raises
+    # SignedOut), so the hot path pays one trip per frame, not two.
+    checks_sign_in: tuple[str, ...] = ()
 
     # --- hooks for subclasses -------------------------------------------------------
     async def authorize(self, user) -> int | None:
@@ -250,7 +282,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
             return
         # Pongs too: a listen-only socket (the board) sends nothing else, so a missed close
         # still ends within two heartbeats.
-        if not await still_signed_in(self.user.pk, self.token_issued_at):
+        if kind not in self.checks_sign_in and not await still_signed_in(self.user.pk, self.token_issued_at):
             await self.close(CLOSE_UNAUTHENTICATED)
             return
         if kind == "pong":
@@ -261,10 +293,12 @@ class ContorlConsumer(AsyncWebsocketConsumer):
             if nul_field is not None:
                 raise ValidationFailed.field(nul_field, _("Text may not contain NUL (\\u0000) characters."))
             await getattr(self, f"on_{kind}")(frame)
+        except SignedOut:
+            await self.close(CLOSE_UNAUTHENTICATED)
         except RateLimited as exc:
-            await self.send_error(exc.code, exc.message, exc.details, client_id=frame.get("client_id"))
+            await self.send_error(exc.code, exc.message, exc.details, client_id=echo_client_id(frame))
         except DomainError as exc:
-            await self.send_error(exc.code, exc.message, exc.details, client_id=frame.get("client_id"))
+            await self.send_error(exc.code, exc.message, exc.details, client_id=echo_client_id(frame))
 
     def _parse(self, text_data, bytes_data) -> dict | None:
         if text_data is None or frame_too_big(text_data):

@@ -63,7 +63,8 @@ def publish(group: str, event_type: str, data: dict, *, actor=None, **extra) -> 
     frame = make_frame(event_type, data, actor=actor, **extra)
     text = json.dumps(frame, cls=DjangoJSONEncoder, ensure_ascii=False)
     published_at = time.monotonic()  # broadcast latency = publish() to hand-off to the layer
-    transaction.on_commit(lambda: send_now(group, text, published_at=published_at))
+    seq = extra.get("seq")
+    transaction.on_commit(lambda: send_now(group, text, published_at=published_at, seq=seq))
     return frame["event_id"]
 
 
@@ -77,9 +78,15 @@ def control(group: str, message_type: str, **fields) -> None:
     transaction.on_commit(lambda: _send(group, message, None))
 
 
-def send_now(group: str, text: str, *, published_at: float | None = None) -> None:
-    """Deliver a serialised frame to a group now (callers outside a transaction)."""
+def send_now(group: str, text: str, *, published_at: float | None = None, seq: int | None = None) -> None:
+    """Deliver a serialised frame to a group now (callers outside a transaction).
+
+    The frame is encoded once, here; a room frame's `seq` rides beside the text so the
+    consumers of every recipient can de-duplicate without parsing it again.
+    """
     message = {"type": "event.message", "text": text}
+    if seq is not None:
+        message["seq"] = seq
     _send(group, message, time.monotonic() if published_at is None else published_at)
 
 

@@ -143,27 +143,36 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
-                # channels_redis blocks in BZPOPMIN: an idle consumer then dies with
-                # "Timeout reading" and its socket closes. Read longer than the block.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
-                "prefix": env.str("CHANNEL_PREFIX", default="contorl"),
-                "capacity": 1500,
-                "expiry": 60,
-            },
+    # CHANNEL_LAYER=pubsub: Redis pub/sub (one PUBLISH per group send, fanned out in memory by
+    # each process; bench/PROFILE.md #2). Not yet the default: a frame published while a
+    # process is re-subscribing after a Redis outage is lost to its open sockets, and a slow
+    # socket's queue has no bound; the list-based core layer keeps both (capacity, expiry).
+    CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="core")
+    if CHANNEL_LAYER == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
+                    # channels_redis blocks in BZPOPMIN: an idle consumer then dies with
+                    # "Timeout reading" and its socket closes. Read longer than the block.
+                    "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
+                    "prefix": env.str("CHANNEL_PREFIX", default="contorl"),
+                    "capacity": 1500,
+                    "expiry": 60,
+                },
+            }
         }
-    }
-    # CHANNEL_LAYER=pubsub: Redis pub/sub layer (one PUBLISH per group send, fanned out in
-    # each process) instead of per-channel lists; see BENCHMARKS.md for the measurement.
-    if env.str("CHANNEL_LAYER", default="core") == "pubsub":
+    else:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="contorl")},
+                "CONFIG": {
+                    # Subscribers block on the connection with no read timeout of their own;
+                    # a dead server is noticed by the connect timeout on the reconnect.
+                    "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2}],
+                    "prefix": env.str("CHANNEL_PREFIX", default="contorl"),
+                },
             }
         }
 else:
@@ -317,6 +326,7 @@ WS_HEARTBEAT_INTERVAL = env.float("WS_HEARTBEAT_INTERVAL", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=256 * 1024)
 WS_FRAME_RATE = env.str("WS_FRAME_RATE", default="30/s")
 EVENT_BUFFER_SIZE = env.int("EVENT_BUFFER_SIZE", default=10000)
+ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process; a room's sends share one (seq order)
 ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
 ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again
 ROOM_EDIT_WINDOW_SECONDS = 15 * 60  # how long after sending a chat message may be edited

@@ -12,10 +12,8 @@ The group is joined before the snapshot is read, so nothing created in between i
 
 import uuid
 
-from channels.db import database_sync_to_async
-
 from contorl import events
-from contorl.consumers import ContorlConsumer
+from contorl.consumers import ContorlConsumer, off_shared_thread
 
 from . import selectors
 
@@ -30,5 +28,5 @@ class NotificationConsumer(ContorlConsumer):
         return [events.user_group(user.pk)]
 
     async def on_ready(self):
-        snapshot = await database_sync_to_async(selectors.unread_snapshot)(self.user.pk)
+        snapshot = await off_shared_thread(selectors.unread_snapshot)(self.user.pk)
         await self.send_frame({"type": "unread", "event_id": str(uuid.uuid4()), "data": snapshot})

@@ -1,11 +1,12 @@
 """/ws/rooms/{id}/: chat frames in, room events out. Business rules live in services."""
 
 import asyncio
-import json
+from concurrent.futures import ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from django.conf import settings
 
-from contorl.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, ContorlConsumer
+from contorl.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, ContorlConsumer, SignedOut, off_shared_thread, signed_in
 from contorl.errors import ValidationFailed
 from contorl.events import make_frame, room_group
 
@@ -17,17 +18,35 @@ RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
 
 
-@database_sync_to_async
-def _authorize(room_id: int, user) -> int | None:
-    # Not a member: 4404 like a missing room (REST answers 404 too), so the close code
-    # does not confirm that the room exists.
-    if role_of(room_id, user) is None or not Room.objects.filter(pk=room_id).exists():
-        return CLOSE_NOT_FOUND
-    return None
+# Off the one shared sync thread: admission reads, replays and presence run in parallel
+# threads (bounded by the default executor and the connection pool), so a thousand sockets
+# connecting do not queue behind each other's round trips (bench/PROFILE.md #3, #5).
+_off_thread = off_shared_thread
+
+# Message sends: one single-thread executor per room bucket. A room's sends run one after
+# another in one thread, so their after-commit frames leave this process in seq order;
+# different rooms run in parallel instead of queueing on the shared thread.
+_SEND_EXECUTORS = [
+    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"room-send-{i}") for i in range(settings.ROOM_SEND_THREADS)
+]
 
 
-@database_sync_to_async
-def _send_message(room_id: int, user, frame: dict):
+def _room_sender(room_id: int, func):
+    return off_shared_thread(func, executor=_SEND_EXECUTORS[room_id % len(_SEND_EXECUTORS)])
+
+
+def _admission(room_id: int, user) -> tuple[int | None, int]:
+    """(close code or None, the room's last seq) in one trip. Not a member: 4404 like a missing
+    room (REST answers 404 too), so the close code does not confirm that the room exists."""
+    last_seq = Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first()
+    if last_seq is None or role_of(room_id, user) is None:
+        return CLOSE_NOT_FOUND, 0
+    return None, last_seq
+
+
+def _send_message(room_id: int, user, issued_at: float | None, frame: dict):
+    if not signed_in(user.pk, issued_at):
+        raise SignedOut
     room = Room(pk=room_id)
     return services.message_send(
         room=room,
@@ -39,7 +58,6 @@ def _send_message(room_id: int, user, frame: dict):
     )
 
 
-@database_sync_to_async
 def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
     if role_of(room_id, user) is None:
         return [], -1
@@ -48,18 +66,59 @@ def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
     return [payloads.message_payload(m, reactions=list(m.reactions.all())) for m in messages], latest
 
 
-def _last_seq(room_id: int) -> int:
-    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+def _typing(room_id: int, user) -> None:
+    if role_of(room_id, user) in ("owner", "editor"):  # viewers cannot write, so they never "type"
+        presence.typing_ping(room_id=room_id, user=user)
+
+
+class _LocalPresence:
+    """The (room, user) pairs with open sockets in this process, and one task that keeps all
+    their presence keys alive with one pipelined batch per period (not a task and a thread
+    hop per socket)."""
+
+    def __init__(self):
+        self.counts: dict[tuple[int, int], int] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, room_id: int, user_id: int) -> None:
+        key = (room_id, user_id)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self._keep_alive())
+
+    def discard(self, room_id: int, user_id: int) -> None:
+        key = (room_id, user_id)
+        left = self.counts.get(key, 0) - 1
+        if left > 0:
+            self.counts[key] = left
+        else:
+            self.counts.pop(key, None)
+
+    async def _keep_alive(self):
+        # Presence keys expire on their own (a crashed process must not leave ghosts), so the
+        # live ones are refreshed well inside the TTL.
+        while self.counts:
+            await asyncio.sleep(presence.PRESENCE_TTL / 3)
+            try:
+                await sync_to_async(presence.refresh_many, thread_sensitive=False)(dict(self.counts))
+            except Exception:  # Redis down: the keys come back with the next batch
+                presence.log.warning("presence refresh failed", exc_info=True)
+
+
+LOCAL_PRESENCE = _LocalPresence()
 
 
 class RoomConsumer(ContorlConsumer):
     client_frames = ("message", "typing", "resume")
+    checks_sign_in = ("message",)
 
     async def authorize(self, user):
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.replayed: set[int] = set()
         self.live_seqs: set[int] = set()
-        return await _authorize(self.room_id, user)
+        code, self.admitted_seq = await _off_thread(_admission)(self.room_id, user)
+        return code
 
     async def groups_for(self, user):
         return [room_group(self.room_id)]
@@ -67,32 +126,24 @@ class RoomConsumer(ContorlConsumer):
     async def on_ready(self):
         # Tell the client it is in (and where the stream stands) before anything else, so
         # it knows when to resume and flush its offline queue.
-        last_seq = await database_sync_to_async(_last_seq)(self.room_id)
-        await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": last_seq}})
-        await database_sync_to_async(presence.presence_join)(room_id=self.room_id, user=self.user)
-        self._tasks.append(asyncio.create_task(self._keep_present()))
+        await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": self.admitted_seq}})
+        LOCAL_PRESENCE.add(self.room_id, self.user.pk)
+        await _off_thread(presence.presence_join)(room_id=self.room_id, user=self.user)
 
     async def on_leave(self):
-        await database_sync_to_async(presence.presence_leave)(room_id=self.room_id, user=self.user)
-
-    async def _keep_present(self):
-        # Presence keys expire on their own (a crashed process must not leave ghosts),
-        # so a live socket refreshes its key well inside the TTL.
-        while True:
-            await asyncio.sleep(presence.PRESENCE_TTL / 3)
-            await database_sync_to_async(presence.presence_refresh)(room_id=self.room_id, user=self.user)
+        LOCAL_PRESENCE.discard(self.room_id, self.user.pk)
+        await _off_thread(presence.presence_leave)(room_id=self.room_id, user=self.user)
 
     async def on_message(self, frame):
         # services.message_send re-checks membership and room status on every frame.
-        message, _created = await _send_message(self.room_id, self.user, frame)
+        send = _room_sender(self.room_id, _send_message)
+        message, _created = await send(self.room_id, self.user, self.token_issued_at, frame)
         await self.send_frame(
             {"type": "ack", "client_id": frame.get("client_id"), "data": {"id": message.pk, "seq": message.seq}}
         )
 
     async def on_typing(self, frame):
-        role = await database_sync_to_async(role_of)(self.room_id, self.user)
-        if role in ("owner", "editor"):  # viewers cannot write, so they never "type"
-            await database_sync_to_async(presence.typing_ping)(room_id=self.room_id, user=self.user)
+        await _off_thread(_typing)(self.room_id, self.user)
 
     async def on_resume(self, frame):
         last_seq = frame.get("last_seq")
@@ -100,7 +151,7 @@ class RoomConsumer(ContorlConsumer):
             raise ValidationFailed.field("last_seq", "A whole number >= 0 is required.")
         after = last_seq
         while True:
-            batch, latest = await _replay(self.room_id, self.user, after)
+            batch, latest = await _off_thread(_replay)(self.room_id, self.user, after)
             if latest < 0:
                 await self.close(CLOSE_FORBIDDEN)
                 return
@@ -117,9 +168,10 @@ class RoomConsumer(ContorlConsumer):
     async def event_message(self, event):
         # Live frames and the resume replay can overlap (a message committed while we
         # replay, or one already in flight when the socket joined): send each seq once.
-        text = event["text"]
-        if self.user is not None and text.startswith('{"type": "message"'):
-            seq = json.loads(text).get("seq")
+        # The seq rides beside the pre-encoded text (contorl.events.send_now): no parsing
+        # per recipient.
+        seq = event.get("seq")
+        if self.user is not None and seq is not None and event["text"].startswith('{"type": "message"'):
             if seq in self.replayed:
                 self.replayed.discard(seq)
                 return

@@ -55,7 +55,9 @@ def typing_users(room_id: int, members: list | None = None) -> list[dict]:
 
 
 def _publish_presence(room_id: int, user, online: bool) -> None:
-    data = {"user": user_brief(user), "online": online, "online_users": online_users(room_id)}
+    # Only the user who came or went: clients keep the list (GET /online/ gives it whole at
+    # start). Sending the whole list made every join O(room size) in reads and bytes.
+    data = {"user": user_brief(user), "online": online}
     events.publish(events.room_group(room_id), "presence", data, actor=user)
 
 
@@ -74,9 +76,39 @@ def presence_join(*, room_id: int, user) -> int:
 
 
 def presence_refresh(*, room_id: int, user) -> None:
-    key = _presence_key(room_id, user.pk)
-    if not cache.touch(key, PRESENCE_TTL):
-        cache.set(key, 1, PRESENCE_TTL)
+    refresh_many({(room_id, user.pk): 1})
+
+
+def refresh_many(present: dict[tuple[int, int], int]) -> None:
+    """Extend the presence keys of every (room, user) -> local socket count in one batch: a
+    single pipelined round trip on Redis. A key that expired meanwhile (Redis restarted, a
+    long pause) is written again with the local count."""
+    if not present:
+        return
+    keys = {_presence_key(room, user): count for (room, user), count in present.items()}
+    client = _redis_client()
+    if client is None:  # local-memory cache (embedded mode): no round trips to save
+        for key, count in keys.items():
+            if not cache.touch(key, PRESENCE_TTL):
+                cache.set(key, count, PRESENCE_TTL)
+        return
+    raw = {cache.make_and_validate_key(key): count for key, count in keys.items()}
+    pipe = client.pipeline(transaction=False)
+    for key in raw:
+        pipe.expire(key, PRESENCE_TTL)
+    missing = [key for key, ok in zip(raw, pipe.execute(), strict=True) if not ok]
+    if missing:
+        pipe = client.pipeline(transaction=False)
+        for key in missing:
+            # Django's Redis cache stores small ints as plain integers, so incr/decr still work.
+            pipe.set(key, raw[key], ex=PRESENCE_TTL)
+        pipe.execute()
+
+
+def _redis_client():
+    backend = getattr(cache, "_cache", None)
+    get_client = getattr(backend, "get_client", None)
+    return get_client(write=True) if get_client else None
 
 
 def presence_leave(*, room_id: int, user) -> int:

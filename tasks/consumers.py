@@ -6,9 +6,7 @@ may not see closes 4404 like a missing one. A membership removal kicks the socke
 the base class's `access.revoked` handler.
 """
 
-from channels.db import database_sync_to_async
-
-from contorl.consumers import CLOSE_NOT_FOUND, ContorlConsumer
+from contorl.consumers import CLOSE_NOT_FOUND, ContorlConsumer, off_shared_thread
 from contorl.events import project_group
 
 from .models import Project
@@ -25,7 +23,6 @@ PROJECT_EVENTS = (
 )
 
 
-@database_sync_to_async
 def _authorize(project_id: int, user) -> int | None:
     # Missing and hidden look the same (4404), as in REST: the close code must not tell
     # an outsider which project ids exist.
@@ -38,7 +35,7 @@ class ProjectConsumer(ContorlConsumer):
 
     async def authorize(self, user):
         self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
-        return await _authorize(self.project_id, user)
+        return await off_shared_thread(_authorize)(self.project_id, user)  # admissions in parallel
 
     async def groups_for(self, user):
         return [project_group(self.project_id)]

@@ -767,7 +767,22 @@
   }
 
   // --- members, presence, settings ------------------------------------------------------------------
+  // Presence frames name only who came or went; the list itself comes from GET /online/
+  // (at start and after every reconnect) and is kept here.
+  let onlineUsers = [];
+  function onPresence(data) {
+    if (!data || !data.user) return;
+    const others = onlineUsers.filter(function (u) { return u.id !== data.user.id; });
+    renderOnline(data.online ? others.concat([data.user]) : others);
+  }
+  async function loadOnline() {
+    const online = await api("GET", "/api/rooms/" + roomId + "/online/");
+    if (online.ok) renderOnline(online.data.users);
+  }
+
   function renderOnline(users) {
+    onlineUsers = users.slice().sort(function (a, b) { return String(a.display_name).localeCompare(String(b.display_name)); });
+    users = onlineUsers;
     el.online.textContent = "";
     users.forEach(function (u) {
       const li = document.createElement("li");
@@ -860,6 +875,7 @@
       case "ready":
         ready = true;
         setLive("live");
+        loadOnline(); // who came and went while this socket was away
         socket.send({ type: "resume", last_seq: lastSeq });
         flushOutbox();
         break;
@@ -893,7 +909,7 @@
       }
       case "reaction_added": case "reaction_removed": onReaction(frame.data); break;
       case "typing": onTyping(frame.data); break;
-      case "presence": renderOnline(frame.data.online_users || []); break;
+      case "presence": onPresence(frame.data); break;
       case "member_added": case "member_updated": case "member_removed": loadMembers(); break;
       case "room_updated": roomVersion = frame.data.version; break;
       default: break;
@@ -908,8 +924,7 @@
 
   async function start() {
     await Promise.all([openAtStart(), loadMembers()]);
-    const online = await api("GET", "/api/rooms/" + roomId + "/online/");
-    if (online.ok) renderOnline(online.data.users);
+    await loadOnline();
     socket = window.contorl.liveSocket("/ws/rooms/" + roomId + "/", {
       onFrame: onFrame,
       onStatus: function (state) { if (state !== "live") ready = false; setLive(state); },
