@@ -17,7 +17,12 @@ PLANNING = Path(__file__).resolve().parents[2] / "planning"
 
 def _catalog(name: str) -> dict:
     with (PLANNING / "locale/zh_Hant/LC_MESSAGES" / name).open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
+        # a plural entry's id and string are tuples: key it by its singular, check every form
+        return {
+            (m.id[0] if isinstance(m.id, tuple) else m.id): (all(m.string) if isinstance(m.string, tuple) else m.string)
+            for m in read_po(f)
+            if m.id
+        }
 
 
 def test_every_planning_page_string_has_a_zh_hant_text():
