@@ -63,6 +63,7 @@ def test_adjacent_rate_is_accepted_and_api_overlap_is_400(admin_user, admin_api,
     assert Rate.objects.filter(worker_type=welder).count() == 2
 
 
+@pytest.mark.postgres
 def test_postgres_exclusion_constraint_refuses_overlap_past_the_service(postgres, welder, welder_rates):
     with pytest.raises(IntegrityError), transaction.atomic():
         Rate.objects.create(worker_type=welder, cost_per_hour=Decimal(1), valid_from=D(2026, 3, 10), valid_to=None)

@@ -231,6 +231,7 @@ async def test_an_active_user_keeps_posting(world):
 
 
 @pytest.mark.redis
+@pytest.mark.postgres  # the other process needs a database it can open (runs in the PostgreSQL pass)
 async def test_deactivation_in_another_process_closes_sockets_over_redis(world, redis_channel_layer):
     """The socket lives in this process; a separate Python process deactivates the user. The
     close must cross the Redis channel layer and arrive within a second of that commit."""
