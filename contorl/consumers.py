@@ -10,6 +10,7 @@ heartbeat timeout, 4429 rate limited.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
@@ -100,7 +102,22 @@ def off_shared_thread(func, *, executor=None):
     table access outright."""
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return database_sync_to_async(func)
-    return database_sync_to_async(func, thread_sensitive=False, executor=executor)
+    return database_sync_to_async(_returning_connections(func), thread_sensitive=False, executor=executor)
+
+
+def _returning_connections(func):
+    # asgiref runs the function in a copy of the caller's context, and Django keeps its
+    # connections in context-local storage: the close that DatabaseSyncToAsync does around the
+    # call cannot see a connection opened inside it, so each worker thread kept one pooled
+    # connection checked out until the pool ran dry. Hand it back from inside the same context.
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return call
 
 
 # A read-only check: off the shared sync thread, so frames of many sockets check in parallel.
