@@ -100,7 +100,7 @@ def off_shared_thread(func, *, executor=None):
     the connection pool). On SQLite everything stays on the shared thread: one writer at a
     time is all SQLite allows anyway, and its shared-cache test database refuses concurrent
     table access outright."""
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if not settings.WS_DB_THREADS or settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return database_sync_to_async(func)
     return database_sync_to_async(_returning_connections(func), thread_sensitive=False, executor=executor)
 
