@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from contorl.errors import ValidationFailed
+from contorl.payloads import user_brief
 
 from .models import AuditLog, Sensitivity
 
@@ -75,11 +76,7 @@ def audit_log_row(entry: AuditLog) -> dict:
         "id": entry.pk,
         "event_type": entry.event_type,
         "sensitivity": entry.sensitivity,
-        "actor": (
-            {"id": actor.pk, "username": actor.username, "display_name": actor.get_full_name() or actor.username}
-            if actor is not None
-            else None
-        ),
+        "actor": user_brief(actor),
         "object_type": entry.object_type,
         "object_id": entry.object_id,
         "changes": entry.changes,

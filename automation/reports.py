@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from contorl.accounts.models import User
 from contorl.errors import ValidationFailed
+from contorl.payloads import user_brief
 from tasks.models import Status, Task, TaskDependency
-from tasks.selectors import user_brief
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 COUNTS = ("completed", "created", "open", "overdue", "blocked")

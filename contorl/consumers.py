@@ -28,6 +28,7 @@ from django_ratelimit.core import _split_rate
 from . import metrics
 from .errors import DomainError, RateLimited, ValidationFailed
 from .parsers import contains_nul, depth_exceeds, max_depth
+from .payloads import FrameEncoder
 
 log = logging.getLogger("contorl.ws")
 
@@ -354,12 +355,10 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_frame(self, frame: dict) -> None:
-        from django.core.serializers.json import DjangoJSONEncoder
-
         if frame["type"] != "ping":  # the contract's heartbeat frame is exactly {"type": "ping"}
             frame.setdefault("event_id", str(uuid.uuid4()))  # every other server frame carries one
 
-        await self.send(text_data=json.dumps(frame, cls=DjangoJSONEncoder, ensure_ascii=False))
+        await self.send(text_data=json.dumps(frame, cls=FrameEncoder, ensure_ascii=False))
 
     async def send_error(self, code: str, message: str, details: dict | None = None, **extra) -> None:
         await self.send_frame(

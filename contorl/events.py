@@ -19,10 +19,10 @@ from collections import deque
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from . import metrics
+from .payloads import FrameEncoder, user_brief
 
 log = logging.getLogger("contorl.events")
 
@@ -45,23 +45,17 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def actor_payload(user) -> dict | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
-
-
 def make_frame(event_type: str, data: dict, *, actor=None, **extra) -> dict:
     payload = dict(data)
     if actor is not None or "actor" not in payload:
-        payload["actor"] = actor_payload(actor)
+        payload["actor"] = user_brief(actor)
     return {"type": event_type, "event_id": str(uuid.uuid4()), **extra, "data": payload}
 
 
 def publish(group: str, event_type: str, data: dict, *, actor=None, **extra) -> str:
     """Send `{"type", "event_id", **extra, "data": {..., "actor"}}` to `group` after commit."""
     frame = make_frame(event_type, data, actor=actor, **extra)
-    text = json.dumps(frame, cls=DjangoJSONEncoder, ensure_ascii=False)
+    text = json.dumps(frame, cls=FrameEncoder, ensure_ascii=False)
     published_at = time.monotonic()  # broadcast latency = publish() to hand-off to the layer
     seq = extra.get("seq")
     transaction.on_commit(lambda: send_now(group, text, published_at=published_at, seq=seq))

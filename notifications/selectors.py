@@ -2,6 +2,8 @@
 
 from django.db.models import Count, QuerySet
 
+from contorl.payloads import user_brief
+
 from .models import Notification
 
 REPLAY_LIMIT = 20  # unread items sent on connect; the count covers the rest
@@ -51,11 +53,7 @@ def notification_payload(n: Notification) -> dict:
         "body": n.shown_body,
         "link": n.link,
         "data": n.data,
-        "actor": (
-            {"id": actor.pk, "username": actor.username, "display_name": actor.get_full_name() or actor.username}
-            if actor is not None
-            else None
-        ),
+        "actor": user_brief(actor),
         "read_at": n.read_at,
         "is_read": n.read_at is not None,
         "created_at": n.created_at,

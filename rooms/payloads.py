@@ -4,13 +4,9 @@ from collections import defaultdict
 
 from django.urls import reverse
 
+from contorl.payloads import user_brief
+
 from . import markdown
-
-
-def user_brief(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
 
 
 def reaction_summary(reactions) -> list[dict]:

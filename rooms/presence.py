@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from contorl import events
+from contorl.payloads import user_brief
 
 from .models import RoomMember
-from .payloads import user_brief
 
 log = logging.getLogger("contorl.rooms.presence")
 

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from contorl.errors import ValidationFailed
+from contorl.payloads import timestamp, user_brief
 
 from .models import Attachment, Comment, CustomField, Project, ProjectMember, Status, Task, TaskDependency
 from .permissions import visible_projects, visible_tasks
@@ -22,19 +23,8 @@ from .permissions import visible_projects, visible_tasks
 FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
-def _dt(value):
-    # One timestamp format for the API and the events (DRF and DjangoJSONEncoder differ).
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def _date(value):
     return value.isoformat() if value else None
-
-
-def user_brief(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
 
 
 def _live_subtask_count():
@@ -96,10 +86,10 @@ def task_payload(task: Task) -> dict:
         "depends_on": depends_on,
         "version": task.version,
         "is_deleted": task.is_deleted,
-        "deleted_at": _dt(task.deleted_at),
+        "deleted_at": timestamp(task.deleted_at),
         "deleted_by": task.deleted_by_id,
-        "created_at": _dt(task.created_at),
-        "updated_at": _dt(task.updated_at),
+        "created_at": timestamp(task.created_at),
+        "updated_at": timestamp(task.updated_at),
     }
 
 
@@ -123,8 +113,8 @@ def project_payload(project: Project) -> dict:
         "description": project.description,
         "archived": project.archived,
         "version": project.version,
-        "created_at": _dt(project.created_at),
-        "updated_at": _dt(project.updated_at),
+        "created_at": timestamp(project.created_at),
+        "updated_at": timestamp(project.updated_at),
     }
 
 
@@ -254,10 +244,10 @@ def _payload_from_row(row: tuple, subtask_count: int, depends_on: dict) -> dict:
         "depends_on": depends_on.get(pk, []),
         "version": version,
         "is_deleted": is_deleted,
-        "deleted_at": _dt(deleted_at),
+        "deleted_at": timestamp(deleted_at),
         "deleted_by": deleted_by_id,
-        "created_at": _dt(created),
-        "updated_at": _dt(updated),
+        "created_at": timestamp(created),
+        "updated_at": timestamp(updated),
     }
 
 
@@ -338,7 +328,7 @@ def task_history(task: Task) -> list[dict]:
                 "id": record.history_id,
                 "version": record.version,
                 "type": _HISTORY_TYPES.get(record.history_type, record.history_type),
-                "at": _dt(record.history_date),
+                "at": timestamp(record.history_date),
                 "by": user_brief(record.history_user),
                 "changes": changes,
             }
