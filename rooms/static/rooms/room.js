@@ -74,7 +74,10 @@
   let members = [];
   let socket = null;
   let ready = false;
-  let resumedBefore = false;
+  // Set by every ready after the first: the resume it asks for must be followed by a reread.
+  // (Keyed to ready, not to resumed, so going away before the first resumed arrives still counts.)
+  let connectedBefore = false;
+  let rereadAfterResume = false;
   let refreshes = 0;
   // Scrolling like a chat: the pane follows new messages only while the reader is at the
   // bottom; otherwise they are counted (unread divider + "jump to latest"). After opening a
@@ -874,14 +877,15 @@
     switch (frame.type) {
       case "ready":
         ready = true;
+        rereadAfterResume = connectedBefore;
+        connectedBefore = true;
         setLive("live");
         loadOnline(); // who came and went while this socket was away
         socket.send({ type: "resume", last_seq: lastSeq });
         flushOutbox();
         break;
       case "resumed":
-        if (resumedBefore) refreshShown();
-        resumedBefore = true;
+        if (rereadAfterResume) { rereadAfterResume = false; refreshShown(); }
         break;
       case "message": accept(frame.data); break;
       case "ack": {
