@@ -18,7 +18,7 @@ from tasks.models import Project
 
 from . import permissions as P
 from . import reports
-from .api import _report_scope
+from .api.reports import report_scope
 from .models import ProjectPhase, Worker, WorkerType
 
 
@@ -70,7 +70,7 @@ def timesheet_page(request):
 
 
 class _Query:
-    """What planning.api._report_scope reads, for a plain Django request."""
+    """What planning.api.reports.report_scope reads, for a plain Django request."""
 
     def __init__(self, request, params):
         self.query_params, self.user = params, request.user
@@ -142,7 +142,7 @@ def plan_vs_actual_page(request):
             params[key] = value
         shim = _Query(request, params)
         try:
-            scope, projects, phase = _report_scope(shim)
+            scope, projects, phase = report_scope(shim)
             report = reports.plan_vs_actual(
                 projects=projects,
                 phase=phase,

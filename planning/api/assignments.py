@@ -1,0 +1,81 @@
+"""Assignments (with bulk move/resize) and actuals."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from contorl.errors import ValidationFailed
+
+from .. import filters, services
+from .. import permissions as P
+from .common import _ProjectScoped
+from .schema import AssignmentBulkResultOut
+from .serializers import ActualSerializer, AssignmentBulkItemSerializer, AssignmentPatchSerializer, AssignmentSerializer
+
+
+def _parse_bulk_item(assignment, item) -> dict:
+    """One bulk item -> validated assignment fields (a DomainError fails that item alone)."""
+    if not isinstance(item, dict):
+        raise ValidationFailed.field("body", _("Expected a JSON object."))
+    fields = {k: v for k, v in item.items() if k in ("start", "end", "hours_per_day", "worker")}
+    serializer = AssignmentPatchSerializer(data=fields, partial=True)
+    if not serializer.is_valid():
+        details = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in serializer.errors.items()}
+        raise ValidationFailed(next(iter(details.values()))[0], details=details)
+    return dict(serializer.validated_data)
+
+
+class AssignmentViewSet(_ProjectScoped):
+    """Assignments: planners of the project write them; events go to the project's group."""
+
+    serializer_class = AssignmentSerializer
+    patch_serializer_class = AssignmentPatchSerializer
+    filterset_class = filters.AssignmentFilter
+
+    def do_create(self, data):
+        return services.assignment_create(by=self.request.user, **data)
+
+    def do_update(self, obj, version, data):
+        return services.assignment_update(assignment=obj, version=version, by=self.request.user, **data)
+
+    def do_delete(self, obj, version):
+        services.assignment_delete(assignment=obj, by=self.request.user, version=version)
+
+    @extend_schema(
+        request=AssignmentBulkItemSerializer(many=True),
+        responses={200: AssignmentBulkResultOut},
+        description="Move/resize many assignments; each item succeeds or fails alone (savepoint per item). "
+        'Returns {"succeeded": [{"id", "version"}], "failed": [{"id", "code", "current", "error"}]}.',
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        if not isinstance(request.data, list):
+            raise ValidationFailed(
+                _("Expected a JSON list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
+            )
+        return Response(services.assignment_bulk_update(items=request.data, by=request.user, parse=_parse_bulk_item))
+
+
+class ActualViewSet(_ProjectScoped):
+    """Actuals: planners of the project, and the worker themselves on projects they can see."""
+
+    serializer_class = ActualSerializer
+    filterset_class = filters.ActualFilter
+
+    def check_write(self, obj, data):
+        user = self.request.user
+        worker = obj.worker if obj is not None else data["worker"]
+        project = obj.project if obj is not None else self._project_for_create(data)
+        own = worker.user_id == user.pk and data.get("worker", worker).user_id == user.pk
+        P.require_project(user, project, P.VIEWER if own else P.PLANNER)
+
+    def do_create(self, data):
+        return services.actual_create(by=self.request.user, **data)
+
+    def do_update(self, obj, version, data):
+        data.pop("project", None)
+        return services.actual_update(actual=obj, version=version, by=self.request.user, **data)
+
+    def do_delete(self, obj, version):
+        services.actual_delete(actual=obj, by=self.request.user, version=version)
