@@ -1,7 +1,7 @@
 """Django admin for every planning entity.
 
 Change forms carry the version they were opened at (tasks.admin.VersionCheckForm) and save
-through planning/services.py, so an admin edit is a compare-and-set that is validated,
+through planning/services/, so an admin edit is a compare-and-set that is validated,
 audited and published exactly like an API write. Deletes are the services' soft deletes;
 role grants and revokes are audited permission changes.
 """

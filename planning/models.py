@@ -1,7 +1,7 @@
 """Resource planning: portfolios and programs above tasks.Project, phases, workers and their
 rates, assignments (the plan), actuals (hours worked) and scoped planning roles.
 
-Every model users edit is `Versioned` (compare-and-set writes through planning/services.py)
+Every model users edit is `Versioned` (compare-and-set writes through planning/services/)
 and, where users delete, soft-deleted: `objects` hides deleted rows, `all_objects` sees all.
 A project joins a program through `ProjectLink` (one row per project, here rather than a
 column on tasks.Project, so the tasks app never depends on planning).

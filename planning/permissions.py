@@ -10,13 +10,15 @@ workers and leave). A user's role on a project is the strongest of:
 A program's role: grants on it or its portfolio. A portfolio's role: grants on it.
 Portfolios and programs are also *visible* (read-only) to users with a role somewhere below.
 
-Invisible objects are 404; visible ones the user may not change are 403.
+Invisible objects are 404; visible ones the user may not change are 403; an invisible object
+named in a request body is 400 on that field. The services call the require_* checks with
+their `by=` user, so every door (API, pages, admin, seed) meets the same rules once.
 """
 
 from django.utils.translation import gettext as _
 
 from contorl.accounts.permissions import is_admin
-from contorl.errors import Forbidden, NotFound
+from contorl.errors import Forbidden, NotFound, ValidationFailed
 from tasks import permissions as task_permissions
 
 from .models import Portfolio, Program, ProjectLink, ScopeAssignment
@@ -120,6 +122,65 @@ def require_project(user, project, needed: str = VIEWER) -> str:
 def require_resource_manager(user) -> None:
     if not has_manager_grant(user):
         raise Forbidden(_("Only planning managers can change worker types, rates, workers and leave."))
+
+
+def has_any_grant(user) -> bool:
+    """Rates, leave and everyone's capacity are read by holders of any planning grant."""
+    return is_admin(user) or bool(_active(user) and _grants(user))
+
+
+def no_such(field: str, pk) -> ValidationFailed:
+    # Same answer for "no such row" and "not yours": ids of invisible rows never leak.
+    return ValidationFailed.field(field, _('Invalid pk "%(pk)s" - object does not exist.') % {"pk": pk})
+
+
+def require_new_project(user, project, needed: str) -> None:
+    """Writing into `project`, named in the request body: invisible is a bad field (400)."""
+    if project_role(user, project) is None:
+        raise no_such("project", project.pk)
+    require_project(user, project, needed)
+
+
+def require_portfolio_manager(user, portfolio) -> None:
+    require(portfolio_role(user, portfolio.pk) or VIEWER, MANAGER)
+
+
+def require_new_portfolio_manager(user, portfolio) -> None:
+    """`portfolio` named in the request body (a program created in or moved to it)."""
+    if not visible_portfolios(user).filter(pk=portfolio.pk).exists():
+        raise no_such("portfolio", portfolio.pk)
+    require_portfolio_manager(user, portfolio)
+
+
+def require_program_manager(user, program) -> None:
+    require(program_role(user, program) or VIEWER, MANAGER)
+
+
+def require_new_program_manager(user, program) -> None:
+    """`program` named in the request body (a project linked to it). A program visible only
+    through a project below it gives no role on it: that answers 404 like an invisible one."""
+    if not visible_programs(user).filter(pk=program.pk).exists():
+        raise no_such("program", program.pk)
+    require(program_role(user, program), MANAGER)
+
+
+def scope_role(user, scope) -> str | None:
+    """The user's role on the scope of a grant (a ScopeAssignment or its fields as a dict)."""
+    get = scope.get if isinstance(scope, dict) else lambda k: getattr(scope, k)
+    if get("portfolio") is not None:
+        return portfolio_role(user, get("portfolio").pk)
+    if get("program") is not None:
+        return program_role(user, get("program"))
+    if get("project") is not None:
+        return project_role(user, get("project"))
+    return None
+
+
+def require_scope_manager(user, scope) -> None:
+    role = scope_role(user, scope)
+    if role is None:
+        raise ValidationFailed.field("scope", _("Give exactly one of portfolio, program or project you can see."))
+    require(role, MANAGER)
 
 
 # --- what a user can see (querysets and id sets) ---------------------------------------------

@@ -1,5 +1,6 @@
-"""REST API under /api/planning/: parse, check permission (planning/permissions.py), call a
-service (planning/services/), render (planning/payloads.py). planning/README.md lists it.
+"""REST API under /api/planning/: look up what the user may see (contorl.lookups), parse,
+call a service (planning/services/, which checks the user's rights), render
+(planning/payloads.py). planning/README.md lists it.
 
 Every entity: GET list (django-filter filters, page/page_size paging), GET one, POST,
 PATCH (with "version"; stale -> 409 version_conflict with details.current) and DELETE

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from contorl import ratelimits
 from contorl.errors import NotFound, ValidationFailed
+from contorl.lookups import visible_or_404
 from contorl.pagination import StandardPagination
 
 from .. import filters, reports
@@ -23,7 +24,6 @@ from ..models import (
     ProjectPhase,
     Worker,
 )
-from .common import _has_any_grant, _no_such
 from .schema import CapacityOut, PlanVsActualOut
 
 
@@ -65,14 +65,14 @@ class CapacityView(ratelimits.RateLimitedViewMixin, APIView):
         project = q.get("project")
         if project not in (None, ""):
             if not str(project).isdigit() or P.project_role(request.user, int(project)) is None:
-                raise _no_such("project", project)
+                raise P.no_such("project", project)
             workers = workers.filter(
                 assignments__project_id=int(project),
                 assignments__is_deleted=False,
                 assignments__start__lte=end,
                 assignments__end__gte=start,
             ).distinct()
-        if not _has_any_grant(request.user):
+        if not P.has_any_grant(request.user):
             workers = workers.filter(user_id=request.user.pk)
         rows = reports.capacity(list(workers), start, end)
         if q.get("over_allocated") in ("true", "1"):
@@ -94,22 +94,18 @@ def report_scope(request) -> tuple[dict, list[int], ProjectPhase | None]:
     if not str(raw).isdigit() or not 0 < int(raw) <= 2**62:
         raise ValidationFailed.field(kind, _("A valid id is required."))
     pk, user, phase = int(raw), request.user, None
-    if kind in ("project", "phase"):
-        if kind == "phase":
-            phase = ProjectPhase.objects.filter(pk=pk).first()
-            project_id = phase.project_id if phase else None
-        else:
-            project_id = pk
-        if project_id is None or P.project_role(user, project_id) is None:
+    if kind == "phase":
+        phase = visible_or_404(ProjectPhase.objects, pk, may_see=lambda ph: P.project_role(user, ph.project_id))
+        projects = [phase.project_id]
+    elif kind == "project":
+        if P.project_role(user, pk) is None:
             raise NotFound()
-        projects = [project_id]
+        projects = [pk]
     elif kind == "program":
-        if not P.program_role(user, pk) or not Program.objects.filter(pk=pk).exists():
-            raise NotFound()
+        visible_or_404(Program.objects, pk, may_see=lambda program: P.program_role(user, program))
         projects = list(ProjectLink.objects.filter(program_id=pk).values_list("project_id", flat=True))
     else:
-        if not P.portfolio_role(user, pk) or not Portfolio.objects.filter(pk=pk).exists():
-            raise NotFound()
+        visible_or_404(Portfolio.objects, pk, may_see=lambda portfolio: P.portfolio_role(user, portfolio.pk))
         projects = list(
             ProjectLink.objects.filter(program__portfolio_id=pk, program__is_deleted=False).values_list(
                 "project_id", flat=True

@@ -5,15 +5,12 @@ from .. import permissions as P
 from ..models import (
     Worker,
 )
-from .common import PlanningViewSet, _has_any_grant
+from .common import PlanningViewSet
 from .serializers import RateSerializer, WorkerExceptionSerializer, WorkerSerializer, WorkerTypeSerializer
 
 
 class _Resource(PlanningViewSet):
-    """Shared resources: every signed-in user reads; planning managers write."""
-
-    def check_write(self, obj, data):
-        P.require_resource_manager(self.request.user)
+    """Shared resources: every signed-in user reads; planning managers write (the services check)."""
 
 
 class WorkerTypeViewSet(_Resource):
@@ -37,7 +34,7 @@ class RateViewSet(_Resource):
     filterset_class = filters.RateFilter
 
     def visible(self, queryset):
-        return queryset if _has_any_grant(self.request.user) else queryset.none()
+        return queryset if P.has_any_grant(self.request.user) else queryset.none()
 
     def do_create(self, data):
         return services.rate_create(by=self.request.user, **data)
@@ -75,7 +72,7 @@ class WorkerExceptionViewSet(_Resource):
 
     def visible(self, queryset):
         user = self.request.user
-        return queryset if _has_any_grant(user) else queryset.filter(worker__user_id=user.pk)
+        return queryset if P.has_any_grant(user) else queryset.filter(worker__user_id=user.pk)
 
     def do_create(self, data):
         return services.exception_create(by=self.request.user, **data)

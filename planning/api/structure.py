@@ -1,16 +1,9 @@
 """Portfolios, programs, project links and phases."""
 
-from django.utils.translation import gettext as _
-
-from contorl.accounts.permissions import is_admin
-from contorl.errors import Forbidden, ValidationFailed
-
 from .. import filters, services
 from .. import permissions as P
-from ..models import (
-    ProjectLink,
-)
-from .common import PlanningViewSet, _no_such, _ProjectScoped
+from ..models import ProjectLink
+from .common import PlanningViewSet, _ProjectScoped
 from .serializers import PhaseSerializer, PortfolioSerializer, ProgramSerializer, ProjectLinkSerializer
 
 
@@ -22,13 +15,6 @@ class PortfolioViewSet(PlanningViewSet):
 
     def visible(self, queryset):
         return P.visible_portfolios(self.request.user)
-
-    def check_write(self, obj, data):
-        if obj is None:
-            if not is_admin(self.request.user):
-                raise Forbidden(_("Only administrators create portfolios."))
-            return
-        P.require(P.portfolio_role(self.request.user, obj.pk) or P.VIEWER, P.MANAGER)
 
     def do_create(self, data):
         return services.portfolio_create(by=self.request.user, **data)
@@ -48,16 +34,6 @@ class ProgramViewSet(PlanningViewSet):
 
     def visible(self, queryset):
         return P.visible_programs(self.request.user)
-
-    def check_write(self, obj, data):
-        user = self.request.user
-        if obj is not None:
-            P.require(P.program_role(user, obj) or P.VIEWER, P.MANAGER)
-        if "portfolio" in data:
-            portfolio = data["portfolio"]
-            if not P.visible_portfolios(user).filter(pk=portfolio.pk).exists():
-                raise _no_such("portfolio", portfolio.pk)
-            P.require(P.portfolio_role(user, portfolio.pk) or P.VIEWER, P.MANAGER)
 
     def do_create(self, data):
         return services.program_create(by=self.request.user, **data)
@@ -82,25 +58,11 @@ class ProjectLinkViewSet(PlanningViewSet):
         qs = ProjectLink.objects.select_related("program")
         return qs if ids is None else qs.filter(project_id__in=ids)
 
-    def check_write(self, obj, data):
-        user = self.request.user
-        if obj is not None:
-            P.require(P.program_role(user, obj.program) or P.VIEWER, P.MANAGER)
-        elif P.project_role(user, data["project"]) is None:
-            raise _no_such("project", data["project"].pk)
-        if "program" in data:
-            program = data["program"]
-            if not P.visible_programs(user).filter(pk=program.pk).exists():
-                raise _no_such("program", program.pk)
-            P.require(P.program_role(user, program), P.MANAGER)
-
     def do_create(self, data):
         return services.link_create(by=self.request.user, project=data["project"], program=data["program"])
 
     def do_update(self, obj, version, data):
-        if "program" not in data:
-            raise ValidationFailed.field("program", _("This field is required."))
-        return services.link_update(link=obj, version=version, by=self.request.user, program=data["program"])
+        return services.link_update(link=obj, version=version, by=self.request.user, program=data.get("program"))
 
     def do_delete(self, obj, version):
         services.link_delete(link=obj, by=self.request.user)
@@ -109,7 +71,6 @@ class ProjectLinkViewSet(PlanningViewSet):
 class PhaseViewSet(_ProjectScoped):
     serializer_class = PhaseSerializer
     filterset_class = filters.PhaseFilter
-    write_role = P.MANAGER
 
     def do_create(self, data):
         return services.phase_create(by=self.request.user, **data)

@@ -1,8 +1,9 @@
 """Every planning write: keyword-only, atomic, versioned (contorl/versioning.py), audited,
 and - for project data - published to the project's WebSocket group after commit.
 
-Callers (API, admin, seed) check *who* may act (planning/permissions.py); these functions
-check *what* is valid, so the rules hold whichever door a write comes through.
+Each function checks *who* may act (its `by=` user, through the require_* rules of
+planning/permissions.py) before *what* is valid, so both hold whichever door a write comes
+through (API, pages, admin, seed). Callers only look up what `by` may see.
 
 Costs: an actual's `cost` is hours x the rate of its worker's type valid on its date, stored
 at write time and recomputed (with version + 1 and an `actuals_recosted` event) whenever a

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from .. import permissions
 from ..models import (
     Actual,
     Worker,
@@ -14,8 +15,15 @@ from .rates import _cost, rate_on
 ACTUAL_FIELDS = ("worker", "phase", "task", "date", "hours", "note")
 
 
+def _write_role(by, worker: Worker, new_worker: Worker | None = None) -> str:
+    """Workers log their own hours on projects they see; anyone else's hours take a planner."""
+    own = worker.user_id == by.pk and (new_worker or worker).user_id == by.pk
+    return permissions.VIEWER if own else permissions.PLANNER
+
+
 @transaction.atomic
 def actual_create(*, by, project, worker: Worker, date, hours: Decimal, **fields) -> Actual:
+    permissions.require_new_project(by, project, _write_role(by, worker))
     values = {"worker": worker, "date": date, "hours": hours}
     values.update({k: v for k, v in fields.items() if k in ACTUAL_FIELDS})
     _check_project_parts(project.pk, values)
@@ -29,6 +37,7 @@ def actual_create(*, by, project, worker: Worker, date, hours: Decimal, **fields
 
 @transaction.atomic
 def actual_update(*, actual: Actual, version: int, by, **fields) -> Actual:
+    permissions.require_project(by, actual.project, _write_role(by, actual.worker, fields.get("worker")))
     allowed = {k: v for k, v in fields.items() if k in ACTUAL_FIELDS}
     _check_project_parts(actual.project_id, allowed)
     _check_dates(date=allowed.get("date"))
@@ -43,6 +52,7 @@ def actual_update(*, actual: Actual, version: int, by, **fields) -> Actual:
 
 @transaction.atomic
 def actual_delete(*, actual: Actual, by, version: int | None = None) -> Actual:
+    permissions.require_project(by, actual.project, _write_role(by, actual.worker))
     actual = _soft_delete(actual, by=by, version=version)
     _publish(actual, "actual_deleted", by)
     return actual

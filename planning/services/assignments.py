@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from contorl.errors import Conflict, DomainError, NotFound, PayloadTooLarge, ValidationFailed, VersionConflict
+from contorl.errors import Conflict, DomainError, PayloadTooLarge, ValidationFailed, VersionConflict
+from contorl.lookups import visible_or_404
 from contorl.versioning import require_version
 
 from .. import permissions
@@ -30,6 +31,7 @@ ASSIGNMENT_FIELDS = ("worker", "phase", "task", "start", "end", "hours_per_day",
 
 @transaction.atomic
 def assignment_create(*, by, project, worker: Worker, start, end, hours_per_day: Decimal, **fields):
+    permissions.require_new_project(by, project, permissions.PLANNER)
     values = {"worker": worker, "start": start, "end": end, "hours_per_day": hours_per_day}
     values.update({k: v for k, v in fields.items() if k in ASSIGNMENT_FIELDS})
     _check_project_parts(project.pk, values)
@@ -42,6 +44,12 @@ def assignment_create(*, by, project, worker: Worker, start, end, hours_per_day:
 
 @transaction.atomic
 def assignment_update(*, assignment: ResourceAssignment, version: int, by, **fields) -> ResourceAssignment:
+    permissions.require_project(by, assignment.project, permissions.PLANNER)
+    return _change(assignment, version=version, by=by, fields=fields)
+
+
+def _change(assignment: ResourceAssignment, *, version: int, by, fields: dict) -> ResourceAssignment:
+    """assignment_update once the caller has checked the planner role."""
     allowed = {k: v for k, v in fields.items() if k in ASSIGNMENT_FIELDS}
     _check_project_parts(assignment.project_id, allowed)
     _check_range(allowed.get("start", assignment.start), allowed.get("end", assignment.end))
@@ -53,6 +61,7 @@ def assignment_update(*, assignment: ResourceAssignment, version: int, by, **fie
 
 @transaction.atomic
 def assignment_delete(*, assignment: ResourceAssignment, by, version: int | None = None) -> ResourceAssignment:
+    permissions.require_project(by, assignment.project, permissions.PLANNER)
     assignment = _soft_delete(assignment, by=by, version=version)
     _publish(assignment, "assignment_deleted", by)
     _workload_changed()
@@ -87,13 +96,11 @@ def assignment_bulk_update(*, items, by, parse) -> dict:
             if not isinstance(raw_id, int) or isinstance(raw_id, bool):
                 raise ValidationFailed.field("id", _("An assignment id (integer) is required."))
             with transaction.atomic():
-                assignment = ResourceAssignment.objects.select_related("project").filter(pk=raw_id).first()
-                if assignment is None:
-                    raise NotFound()
+                assignment = visible_or_404(ResourceAssignment.objects.select_related("project"), raw_id)
+                # The role before the item's version and fields: a viewer learns "forbidden".
                 permissions.require_project(by, assignment.project, permissions.PLANNER)
                 version = require_version(item)
-                fields = parse(assignment, item)
-                assignment = assignment_update(assignment=assignment, version=version, by=by, **fields)
+                assignment = _change(assignment, version=version, by=by, fields=parse(assignment, item))
             succeeded.append({"id": assignment.pk, "version": assignment.version})
         except DomainError as exc:
             failed.append(_bulk_failure(raw_id, exc, assignment))

@@ -13,6 +13,7 @@ from contorl.errors import Conflict, ValidationFailed
 from contorl.events import project_group
 from contorl.versioning import versioned_update
 
+from .. import permissions
 from ..models import (
     Actual,
     Rate,
@@ -24,17 +25,20 @@ from .common import CENT, _check_range, _create, _pk, _soft_delete, _update
 
 @transaction.atomic
 def worker_type_create(*, by, name: str, description: str = "") -> WorkerType:
+    permissions.require_resource_manager(by)
     return _create(WorkerType, by=by, fields={"name": name, "description": description})
 
 
 @transaction.atomic
 def worker_type_update(*, worker_type: WorkerType, version: int, by, **fields) -> WorkerType:
+    permissions.require_resource_manager(by)
     allowed = {k: v for k, v in fields.items() if k in ("name", "description")}
     return _update(worker_type, version=version, by=by, fields=allowed)
 
 
 @transaction.atomic
 def worker_type_delete(*, worker_type: WorkerType, by, version: int | None = None) -> WorkerType:
+    permissions.require_resource_manager(by)
     if Worker.objects.filter(worker_type=worker_type).exists():
         raise Conflict(_("Workers of this type still exist; change their type first."))
     return _soft_delete(worker_type, by=by, version=version, sensitivity=Sensitivity.MEDIUM)
@@ -75,6 +79,7 @@ def _check_no_overlap(worker_type_id: int, valid_from, valid_to, *, exclude: int
 
 @transaction.atomic
 def rate_create(*, by, worker_type: WorkerType, cost_per_hour: Decimal, valid_from, valid_to=None) -> Rate:
+    permissions.require_resource_manager(by)
     if worker_type.is_deleted:
         raise ValidationFailed.field("worker_type", _("This worker type is deleted."))
     _lock_rates(worker_type.pk)
@@ -92,6 +97,7 @@ def rate_create(*, by, worker_type: WorkerType, cost_per_hour: Decimal, valid_fr
 
 @transaction.atomic
 def rate_update(*, rate: Rate, version: int, by, **fields) -> Rate:
+    permissions.require_resource_manager(by)
     allowed = {k: v for k, v in fields.items() if k in ("cost_per_hour", "valid_from", "valid_to")}
     _lock_rates(rate.worker_type_id)
     valid_from = allowed.get("valid_from", rate.valid_from)
@@ -108,6 +114,7 @@ def rate_update(*, rate: Rate, version: int, by, **fields) -> Rate:
 
 @transaction.atomic
 def rate_delete(*, rate: Rate, by, version: int | None = None) -> Rate:
+    permissions.require_resource_manager(by)
     _lock_rates(rate.worker_type_id)
     rate = _soft_delete(rate, by=by, version=version, sensitivity=Sensitivity.MEDIUM)
     recost(worker_type_id=rate.worker_type_id, start=rate.valid_from, end=rate.valid_to, by=by)

@@ -30,6 +30,7 @@ def _audit_permission(grant: ScopeAssignment, by, changes: dict) -> None:
 
 @transaction.atomic
 def grant_create(*, by, user, role: str, portfolio=None, program=None, project=None) -> ScopeAssignment:
+    permissions.require_scope_manager(by, {"portfolio": portfolio, "program": program, "project": project})
     if sum(x is not None for x in (portfolio, program, project)) != 1:
         raise ValidationFailed.field("scope", _("Give exactly one of portfolio, program or project."))
     if not user.is_active:
@@ -49,8 +50,11 @@ def grant_create(*, by, user, role: str, portfolio=None, program=None, project=N
 
 
 @transaction.atomic
-def grant_update(*, grant: ScopeAssignment, version: int, by, role: str) -> ScopeAssignment:
-    old = grant.role
+def grant_update(*, grant: ScopeAssignment, version: int, by, **fields) -> ScopeAssignment:
+    permissions.require_scope_manager(by, grant)
+    if set(fields) != {"role"}:
+        raise ValidationFailed.field("role", _("Only the role of a grant can change; revoke and grant again."))
+    old, role = grant.role, fields["role"]
     grant = versioned_update(grant, version=version, fields={"role": role}, by=by)
     _audit_permission(grant, by, _grant_changes(grant, "change", [old, role]))
     permissions.forget(grant.user)
@@ -59,6 +63,7 @@ def grant_update(*, grant: ScopeAssignment, version: int, by, role: str) -> Scop
 
 @transaction.atomic
 def grant_delete(*, grant: ScopeAssignment, by) -> None:
+    permissions.require_scope_manager(by, grant)
     _audit_permission(grant, by, _grant_changes(grant, "revoke"))
     user = grant.user
     grant.delete()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from audit.services import Sensitivity
 from contorl.errors import ValidationFailed
 
+from .. import permissions
 from ..models import (
     Worker,
     WorkerException,
@@ -34,6 +35,7 @@ def _check_worker_fields(fields: dict, *, exclude: int | None = None) -> None:
 
 @transaction.atomic
 def worker_create(*, by, worker_type: WorkerType, name: str = "", user=None, department=None, **fields) -> Worker:
+    permissions.require_resource_manager(by)
     values = {"worker_type": worker_type, "name": name, "user": user, "department": department}
     values.update({k: v for k, v in fields.items() if k in WORKER_FIELDS})
     _check_worker_fields(values)
@@ -50,6 +52,7 @@ def worker_create(*, by, worker_type: WorkerType, name: str = "", user=None, dep
 
 @transaction.atomic
 def worker_update(*, worker: Worker, version: int, by, **fields) -> Worker:
+    permissions.require_resource_manager(by)
     allowed = {k: v for k, v in fields.items() if k in WORKER_FIELDS}
     _check_worker_fields(allowed, exclude=worker.pk)
     if "name" in allowed and not allowed["name"]:
@@ -64,6 +67,7 @@ def worker_update(*, worker: Worker, version: int, by, **fields) -> Worker:
 
 @transaction.atomic
 def worker_delete(*, worker: Worker, by, version: int | None = None) -> Worker:
+    permissions.require_resource_manager(by)
     worker = _soft_delete(worker, by=by, version=version, sensitivity=Sensitivity.MEDIUM)
     _workload_changed()
     return worker
@@ -71,6 +75,7 @@ def worker_delete(*, worker: Worker, by, version: int | None = None) -> Worker:
 
 @transaction.atomic
 def exception_create(*, by, worker: Worker, start, end, hours_off: Decimal, reason: str = "") -> WorkerException:
+    permissions.require_resource_manager(by)
     if worker.is_deleted:
         raise ValidationFailed.field("worker", _("This worker is deleted."))
     _check_range(start, end)
@@ -82,6 +87,7 @@ def exception_create(*, by, worker: Worker, start, end, hours_off: Decimal, reas
 
 @transaction.atomic
 def exception_update(*, exception: WorkerException, version: int, by, **fields) -> WorkerException:
+    permissions.require_resource_manager(by)
     allowed = {k: v for k, v in fields.items() if k in ("start", "end", "hours_off", "reason")}
     _check_range(allowed.get("start", exception.start), allowed.get("end", exception.end))
     exception = _update(exception, version=version, by=by, fields=allowed)
@@ -91,6 +97,7 @@ def exception_update(*, exception: WorkerException, version: int, by, **fields) 
 
 @transaction.atomic
 def exception_delete(*, exception: WorkerException, by, version: int | None = None) -> WorkerException:
+    permissions.require_resource_manager(by)
     exception = _soft_delete(exception, by=by, version=version)
     _workload_changed()
     return exception

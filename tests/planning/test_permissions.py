@@ -175,3 +175,31 @@ def test_workers_see_and_log_their_own_actuals(api_for, admin_user, make_user, p
         "/api/planning/actuals/", {"project": project.pk, "worker": other.pk, "date": "2026-02-02", "hours": "3"}
     )
     assert theirs.status_code == 403
+
+
+def test_services_check_rights_whatever_door_the_write_comes_through(admin_user, make_user, world, worker, welder):
+    """The services, not the API views, enforce who may write: a direct call (admin form,
+    seed, Celery task) meets the same 404 / 403 / 400 answers as the API."""
+    from contorl.errors import Forbidden, NotFound, ValidationFailed
+
+    stranger, viewer = make_user("sid"), make_user("val")
+    services.grant_create(by=admin_user, user=viewer, role="viewer", program=world["program"])
+    a_in = world["a_in"]
+    with pytest.raises(NotFound):
+        services.assignment_update(assignment=a_in, version=a_in.version, by=stranger, note="x")
+    with pytest.raises(Forbidden):
+        services.assignment_update(assignment=a_in, version=a_in.version, by=viewer, note="x")
+    with pytest.raises(ValidationFailed) as bad_field:
+        services.assignment_create(
+            by=stranger, project=a_in.project, worker=worker, start=D(2026, 3, 2), end=D(2026, 3, 3), hours_per_day=1
+        )
+    assert "project" in bad_field.value.details
+    with pytest.raises(Forbidden):
+        services.worker_type_create(by=viewer, name="Fitter")
+    with pytest.raises(Forbidden):
+        services.portfolio_create(by=viewer, name="Mine")
+    with pytest.raises(Forbidden):
+        services.grant_create(by=viewer, user=stranger, role="viewer", program=world["program"])
+    assert ScopeAssignment.objects.filter(user=stranger).count() == 0
+    a_in.refresh_from_db()
+    assert a_in.version == 1 and a_in.note == ""
