@@ -1,7 +1,7 @@
 """Response shapes of the tasks API for the OpenAPI schema (documentation only).
 
 The API renders selector payloads (tasks/selectors.py), not its input serializers; these
-serializers describe those payloads. tasks/api.py imports this module, which registers
+serializers describe those payloads. tasks/api/ imports this module, which registers
 the `document_output` extensions.
 """
 
@@ -144,9 +144,9 @@ class BulkUpdateOut(serializers.Serializer):
     failed = TaskBulkFailedOut(many=True)
 
 
-document_output("tasks.api.ProjectSerializer", ProjectOut)
-document_output("tasks.api.MemberSerializer", MemberOut)
-document_output("tasks.api.StatusSerializer", StatusOut)
-document_output("tasks.api.TaskSerializer", TaskOut)
-document_output("tasks.api.CommentSerializer", CommentOut)
-document_output("tasks.api.AttachmentSerializer", AttachmentOut)
+document_output("tasks.api.serializers.ProjectSerializer", ProjectOut)
+document_output("tasks.api.serializers.MemberSerializer", MemberOut)
+document_output("tasks.api.serializers.StatusSerializer", StatusOut)
+document_output("tasks.api.serializers.TaskSerializer", TaskOut)
+document_output("tasks.api.serializers.CommentSerializer", CommentOut)
+document_output("tasks.api.serializers.AttachmentSerializer", AttachmentOut)

@@ -1,0 +1,165 @@
+"""REST endpoints of tasks: list, read, write, soft delete and restore, bulk update,
+dependencies and history. Comments and attachments of a task are in discussion.py."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from contorl import ratelimits
+from contorl.errors import Forbidden, NotFound, ValidationFailed
+from contorl.versioning import require_version
+
+from .. import permissions, selectors, services
+from ..models import Task, TaskDependency
+from ..openapi import BulkUpdateOut, DependencyOut, HistoryEntryOut, RestoreOut
+from .base import Base, bool_param, int_param, json_body, validated
+from .discussion import TaskDiscussionActions
+from .projects import visible_project_or_404
+from .serializers import DependencyInput, RestoreInput, TaskSerializer, dependency_payload, task_fields
+
+
+class TaskViewSet(TaskDiscussionActions, Base):
+    serializer_class = TaskSerializer
+    queryset = Task.objects.none()  # for the schema generator only
+    rate_tiers = {"attachments_upload": ratelimits.HEAVY}
+
+    def get_serializer(self, *args, **kwargs):
+        # Used by the error handler to render details.current on a version conflict.
+        return TaskSerializer(*args, **kwargs)
+
+    def get_object(self, *, deleted_ok: bool = False) -> Task:
+        user = self.request.user
+        task = Task.all_objects.select_related("project").filter(pk=self.kwargs["pk"]).first()
+        if task is None or not permissions.can_view_project(user, task.project):
+            raise NotFound()
+        if task.is_deleted and not (deleted_ok or permissions.can_see_deleted(user)):
+            raise NotFound()
+        return task
+
+    def _editable_task(self, **kwargs) -> Task:
+        task = self.get_object(**kwargs)
+        permissions.require_edit(self.request.user, task.project)
+        return task
+
+    def list(self, request):
+        include_deleted = bool_param(request.query_params.get("include_deleted", "false"))
+        if include_deleted and not permissions.can_see_deleted(request.user):
+            raise Forbidden("Only administrators can list deleted tasks.")
+        project = int_param(request, "project")
+        if project is not None:
+            visible_project_or_404(request.user, project)
+        qs = selectors.task_list(
+            user=request.user,
+            project=project,
+            status=int_param(request, "status"),
+            assignee=int_param(request, "assignee"),
+            parent=int_param(request, "parent"),
+            include_deleted=include_deleted,
+            custom_filters={k[3:]: v for k, v in request.query_params.items() if k.startswith("cf_") and len(k) <= 43},
+            ordering=request.query_params.get("ordering") or None,
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response([selectors.task_payload(t) for t in page])
+
+    def retrieve(self, request, pk=None):
+        return Response(selectors.task_payload(selectors.task_fresh(self.get_object().pk)))
+
+    def create(self, request):
+        body = json_body(request)
+        raw_project = body.get("project")
+        if isinstance(raw_project, bool) or not isinstance(raw_project, (int, str)) or not str(raw_project).isdigit():
+            raise ValidationFailed.field("project", "A project id is required.")
+        project = selectors.project_list(user=request.user).filter(pk=int(raw_project)).first()
+        if project is None:
+            # Same answer for "no such project" and "not yours": never leak existence.
+            raise ValidationFailed.field("project", f'Invalid pk "{raw_project}" - object does not exist.')
+        permissions.require_edit(request.user, project)
+        fields = task_fields(body, partial=False)
+        task = services.task_create(project=project, by=request.user, **fields)
+        return Response(selectors.written_task_payload(task), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None, partial=True):
+        task = self._editable_task()
+        version = require_version(json_body(request))
+        fields = task_fields(request.data, partial=True)
+        if not partial:
+            fields.setdefault("title", task.title)
+        task = services.task_update(task=task, version=version, by=request.user, **fields)
+        return Response(selectors.written_task_payload(task))
+
+    def update(self, request, pk=None):
+        return self.partial_update(request, pk, partial=False)
+
+    def destroy(self, request, pk=None):
+        task = self._editable_task()
+        if task.is_deleted:
+            raise NotFound()
+        force = bool_param(request.query_params.get("force", "false"))
+        version = int_param(request, "version")
+        services.task_delete(task=task, by=request.user, force=force, version=version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=RestoreInput, responses=RestoreOut)
+    @action(detail=True, methods=["post"], serializer_class=RestoreInput)
+    def restore(self, request, pk=None):
+        # Members may undo deletes in their projects even though they cannot list deleted tasks.
+        task = self._editable_task(deleted_ok=True)
+        data = validated(RestoreInput, request.data if isinstance(request.data, dict) else {})
+        done = services.task_restore(task=task, by=request.user, cascade=data["cascade"])
+        return Response(
+            {
+                "task": selectors.task_payload(selectors.task_fresh(task.pk)),
+                "restored": [t.pk for t in done],
+            }
+        )
+
+    @extend_schema(
+        request={"application/json": {"type": "array", "items": {"type": "object"}}}, responses=BulkUpdateOut
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-update")
+    def bulk_update(self, request):
+        def parse(task, item):
+            data = {k: v for k, v in item.items() if k not in ("id", "version")}
+            try:
+                return task_fields(data, partial=True)
+            except serializers.ValidationError as exc:
+                details = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.detail.items()}
+                raise ValidationFailed(next(iter(details.values()))[0], details=details) from None
+
+        if not isinstance(request.data, list):
+            raise ValidationFailed("Expected a JSON list of {id, version, ...fields}.", details={"body": ["list"]})
+        return Response(services.task_bulk_update(items=request.data, by=request.user, parse=parse))
+
+    @extend_schema(responses=DependencyOut(many=True))
+    @action(detail=True, methods=["get"], serializer_class=DependencyInput)
+    def dependencies(self, request, pk=None):
+        task = self.get_object()
+        deps = TaskDependency.objects.filter(task=task).select_related("depends_on").order_by("id")
+        return Response([dependency_payload(d) for d in deps])
+
+    @extend_schema(request=DependencyInput, responses={201: DependencyOut})
+    @dependencies.mapping.post
+    def dependencies_add(self, request, pk=None):
+        task = self._editable_task()
+        data = validated(DependencyInput, json_body(request))
+        other = Task.objects.filter(pk=data["depends_on"], project_id=task.project_id).first()
+        if other is None:
+            raise ValidationFailed.field("depends_on", services.NOT_IN_PROJECT)
+        dep = services.dependency_add(task=task, depends_on=other, by=request.user)
+        return Response(dependency_payload(dep), status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<depends_on>\d{1,18})")
+    def dependency_remove(self, request, pk=None, depends_on=None):
+        task = self._editable_task()
+        dep = TaskDependency.objects.filter(task=task, depends_on_id=depends_on).select_related("task").first()
+        if dep is None:
+            raise NotFound()
+        services.dependency_remove(dependency=dep, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses=HistoryEntryOut(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        task = self.get_object()
+        return Response(selectors.task_history(task))
