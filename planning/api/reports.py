@@ -17,13 +17,7 @@ from contorl.pagination import StandardPagination
 
 from .. import filters, reports
 from .. import permissions as P
-from ..models import (
-    Portfolio,
-    Program,
-    ProjectLink,
-    ProjectPhase,
-    Worker,
-)
+from ..models import Portfolio, Program, ProjectLink, ProjectPhase, Worker
 from .schema import CapacityOut, PlanVsActualOut
 
 

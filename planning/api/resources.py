@@ -2,9 +2,7 @@
 
 from .. import filters, services
 from .. import permissions as P
-from ..models import (
-    Worker,
-)
+from ..models import Worker
 from .common import PlanningViewSet
 from .serializers import RateSerializer, WorkerExceptionSerializer, WorkerSerializer, WorkerTypeSerializer
 

@@ -7,9 +7,7 @@ from contorl.accounts.permissions import is_admin
 
 from .. import filters, services
 from .. import permissions as P
-from ..models import (
-    ScopeAssignment,
-)
+from ..models import ScopeAssignment
 from .common import PlanningViewSet
 from .serializers import ScopeAssignmentSerializer
 

@@ -5,10 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from .. import permissions
-from ..models import (
-    Actual,
-    Worker,
-)
+from ..models import Actual, Worker
 from .common import _check_dates, _check_project_parts, _create, _publish, _soft_delete, _update
 from .rates import _cost, rate_on
 

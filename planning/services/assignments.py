@@ -2,18 +2,15 @@
 
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from contorl.errors import Conflict, DomainError, PayloadTooLarge, ValidationFailed, VersionConflict
+from contorl import bulk
+from contorl.errors import DomainError, VersionConflict
 from contorl.lookups import visible_or_404
-from contorl.versioning import require_version
 
 from .. import permissions
-from ..models import (
-    ResourceAssignment,
-    Worker,
-)
+from ..models import ResourceAssignment, Worker
 from ..payloads import payload
 from .common import (
     MAX_BULK_ITEMS,
@@ -79,31 +76,25 @@ def _bulk_failure(raw_id, exc: DomainError, assignment) -> dict:
 
 @transaction.atomic
 def assignment_bulk_update(*, items, by, parse) -> dict:
-    """Move/resize many assignments, each in its own savepoint: a stale or invalid item
-    fails alone. `parse(assignment, item)` returns validated fields (or raises DomainError).
+    """Move/resize many assignments, each in its own savepoint (contorl.bulk): a stale,
+    invalid or forbidden item fails alone. `parse(assignment, item)` returns validated fields
+    (or raises DomainError).
     -> {"succeeded": [{"id", "version"}], "failed": [{"id", "code", "current", "error"}]}"""
-    if not isinstance(items, list):
-        raise ValidationFailed(
-            _("Expected a list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
-        )
-    if len(items) > MAX_BULK_ITEMS:
-        raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": MAX_BULK_ITEMS})
-    succeeded, failed = [], []
-    for item in items:
-        raw_id = item.get("id") if isinstance(item, dict) else None
-        assignment = None
-        try:
-            if not isinstance(raw_id, int) or isinstance(raw_id, bool):
-                raise ValidationFailed.field("id", _("An assignment id (integer) is required."))
-            with transaction.atomic():
-                assignment = visible_or_404(ResourceAssignment.objects.select_related("project"), raw_id)
-                # The role before the item's version and fields: a viewer learns "forbidden".
-                permissions.require_project(by, assignment.project, permissions.PLANNER)
-                version = require_version(item)
-                assignment = _change(assignment, version=version, by=by, fields=parse(assignment, item))
-            succeeded.append({"id": assignment.pk, "version": assignment.version})
-        except DomainError as exc:
-            failed.append(_bulk_failure(raw_id, exc, assignment))
-        except IntegrityError:
-            failed.append(_bulk_failure(raw_id, Conflict(_("Constraint violated.")), None))
-    return {"succeeded": succeeded, "failed": failed}
+
+    def load(pk: int) -> ResourceAssignment:
+        assignment = visible_or_404(ResourceAssignment.objects.select_related("project"), pk)
+        # The role before the item's version and fields: a viewer learns "forbidden".
+        permissions.require_project(by, assignment.project, permissions.PLANNER)
+        return assignment
+
+    def write(assignment: ResourceAssignment, version: int, item: dict) -> ResourceAssignment:
+        return _change(assignment, version=version, by=by, fields=parse(assignment, item))
+
+    return bulk.update_each(
+        items,
+        max_items=MAX_BULK_ITEMS,
+        id_required=_("An assignment id (integer) is required."),
+        load=load,
+        write=write,
+        failure=_bulk_failure,
+    )

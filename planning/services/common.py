@@ -15,9 +15,7 @@ from contorl.events import project_group
 from contorl.versioning import versioned_update
 from tasks.workload import workload_changed
 
-from ..models import (
-    ResourceAssignment,
-)
+from ..models import ResourceAssignment
 from ..payloads import ENTITY_NAMES, payload
 
 MAX_BULK_ITEMS = 200

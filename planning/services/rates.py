@@ -14,12 +14,7 @@ from contorl.events import project_group
 from contorl.versioning import versioned_update
 
 from .. import permissions
-from ..models import (
-    Actual,
-    Rate,
-    Worker,
-    WorkerType,
-)
+from ..models import Actual, Rate, Worker, WorkerType
 from .common import CENT, _check_range, _create, _pk, _soft_delete, _update
 
 

@@ -9,9 +9,7 @@ from contorl.errors import ValidationFailed
 from contorl.versioning import versioned_update
 
 from .. import permissions
-from ..models import (
-    ScopeAssignment,
-)
+from ..models import ScopeAssignment
 
 
 def _grant_changes(grant: ScopeAssignment, action: str, role_change=None) -> dict:

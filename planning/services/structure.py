@@ -8,12 +8,7 @@ from contorl.accounts.permissions import is_admin
 from contorl.errors import Conflict, Forbidden, ValidationFailed
 
 from .. import permissions
-from ..models import (
-    Portfolio,
-    Program,
-    ProjectLink,
-    ProjectPhase,
-)
+from ..models import Portfolio, Program, ProjectLink, ProjectPhase
 from .common import _audit, _check_range, _create, _publish, _soft_delete, _update
 
 

@@ -9,11 +9,7 @@ from audit.services import Sensitivity
 from contorl.errors import ValidationFailed
 
 from .. import permissions
-from ..models import (
-    Worker,
-    WorkerException,
-    WorkerType,
-)
+from ..models import Worker, WorkerException, WorkerType
 from .common import _check_range, _create, _soft_delete, _update, _workload_changed
 from .rates import recost
 

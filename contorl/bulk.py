@@ -1,0 +1,55 @@
+"""Bulk writes with partial success: every item in its own savepoint, so a stale, invalid or
+forbidden item fails alone and never undoes the others (tasks and planning bulk updates)."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .errors import Conflict, DomainError, PayloadTooLarge, ValidationFailed
+from .versioning import require_version
+
+Row = TypeVar("Row")
+
+
+def update_each(
+    items: Any,
+    *,
+    max_items: int,
+    id_required: str,
+    load: Callable[[int], Row],
+    write: Callable[[Row, int, dict], Row],
+    failure: Callable[[Any, DomainError, Row | None], dict],
+) -> dict:
+    """Compare-and-set every `{"id", "version", ...fields}` item of `items`.
+
+    `load(id)` returns the row the caller may change (raising NotFound / Forbidden);
+    `write(row, version, item)` parses the item and writes it with that version; both raise
+    DomainError to fail the item. `failure(raw_id, error, row or None)` shapes one failed
+    entry; `id_required` is the message for an item without an integer id.
+    Returns {"succeeded": [{"id", "version"}], "failed": [failure(...), ...]}.
+    Run it inside a transaction: the savepoints are nested in it.
+    """
+    if not isinstance(items, list):
+        raise ValidationFailed(
+            _("Expected a list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
+        )
+    if len(items) > max_items:
+        raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": max_items})
+    succeeded, failed = [], []
+    for item in items:
+        raw_id = item.get("id") if isinstance(item, dict) else None
+        row = None
+        try:
+            if not isinstance(raw_id, int) or isinstance(raw_id, bool):
+                raise ValidationFailed.field("id", id_required)
+            with transaction.atomic():
+                row = load(raw_id)
+                row = write(row, require_version(item), item)
+            succeeded.append({"id": row.pk, "version": row.version})
+        except DomainError as exc:
+            failed.append(failure(raw_id, exc, row))
+        except IntegrityError:
+            failed.append(failure(raw_id, Conflict(_("Constraint violated.")), None))
+    return {"succeeded": succeeded, "failed": failed}
