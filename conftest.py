@@ -130,7 +130,7 @@ def postgres(db):
 
 
 REDIS_LAYERS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",  # the production default
+    "pubsub": "contorl.layers.PubSubLayer",  # the production default
     "core": "channels_redis.core.RedisChannelLayer",  # CHANNEL_LAYER=core
 }
 

@@ -196,6 +196,12 @@ class ContorlConsumer(AsyncWebsocketConsumer):
     async def on_leave(self) -> None:
         """Called on disconnect for admitted users."""
 
+    async def on_resync(self) -> None:
+        """The channel layer may have lost frames for this socket (contorl/layers.py): tell the
+        client to reread, as after a reconnect. Endpoints whose on_ready does more than send
+        frames (presence) override this."""
+        await self.on_ready()
+
     # --- dispatch --------------------------------------------------------------------
     async def dispatch(self, message):
         # channels' AsyncConsumer.dispatch awaits close_old_connections() in the one shared
@@ -369,6 +375,10 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         """Group fan-out from contorl.events.publish: the frame is already serialised."""
         if self.user is not None:
             await self.send(text_data=event["text"])
+
+    async def layer_resync(self, event):
+        if self.user is not None:
+            await self.on_resync()
 
     async def access_revoked(self, event):
         """A service removed this user's access: drop the socket at once."""

@@ -143,11 +143,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    # CHANNEL_LAYER=pubsub: Redis pub/sub (one PUBLISH per group send, fanned out in memory by
-    # each process; bench/PROFILE.md #2). Not yet the default: a frame published while a
-    # process is re-subscribing after a Redis outage is lost to its open sockets, and a slow
-    # socket's queue has no bound; the list-based core layer keeps both (capacity, expiry).
-    CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="core")
+    # Redis pub/sub by default: one PUBLISH per group send, fanned out in memory by each
+    # process, bounded per socket and resynced after a Redis outage (contorl/layers.py;
+    # bench/PROFILE.md). CHANNEL_LAYER=core selects channels_redis's list-based layer.
+    CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub")
+    CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=1500)  # messages queued per socket
     if CHANNEL_LAYER == "core":
         CHANNEL_LAYERS = {
             "default": {
@@ -158,7 +158,7 @@ if REDIS_URL:
                     # "Timeout reading" and its socket closes. Read longer than the block.
                     "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
                     "prefix": env.str("CHANNEL_PREFIX", default="contorl"),
-                    "capacity": 1500,
+                    "capacity": CHANNEL_CAPACITY,
                     "expiry": 60,
                 },
             }
@@ -166,12 +166,13 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": "contorl.layers.PubSubLayer",
                 "CONFIG": {
                     # Subscribers block on the connection with no read timeout of their own;
                     # a dead server is noticed by the connect timeout on the reconnect.
                     "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2}],
                     "prefix": env.str("CHANNEL_PREFIX", default="contorl"),
+                    "capacity": CHANNEL_CAPACITY,
                 },
             }
         }

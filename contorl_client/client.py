@@ -117,6 +117,7 @@ class RoomClient:
         self.connected = asyncio.Event()
         self.resumed = asyncio.Event()
         self.connects = 0  # how many times a socket was admitted (tests and benchmarks read it)
+        self.resyncs = 0  # "ready" again on an open socket, answered with a resume
         self.attempt = 0
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -272,6 +273,12 @@ class RoomClient:
             if kind == "ready" and not admitted:
                 admitted = True
                 await self._on_admitted(ws, (frame.get("data") or {}).get("last_seq", 0))
+            elif kind == "ready":
+                # Again on an open socket: the server's channel layer may have lost frames
+                # (a Redis outage, or this client fell too far behind). Resume as after a drop.
+                self.resyncs += 1
+                if self.last_seq is not None:
+                    await ws.send(json.dumps({"type": "resume", "last_seq": self.last_seq}))
             elif kind == "ack":
                 self._on_ack(frame)
             elif kind == "error":

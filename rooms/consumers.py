@@ -130,6 +130,15 @@ class RoomConsumer(ContorlConsumer):
         LOCAL_PRESENCE.add(self.room_id, self.user.pk)
         await _off_thread(presence.presence_join)(room_id=self.room_id, user=self.user)
 
+    async def on_resync(self):
+        # Only the frame: presence for this socket is already counted. The client resumes
+        # from its own last seq; the one here is where the stream stands now.
+        code, last_seq = await _off_thread(_admission)(self.room_id, self.user)
+        if code is not None:
+            await self.close(code)
+            return
+        await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": last_seq}})
+
     async def on_leave(self):
         LOCAL_PRESENCE.discard(self.room_id, self.user.pk)
         await _off_thread(presence.presence_leave)(room_id=self.room_id, user=self.user)

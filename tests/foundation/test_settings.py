@@ -102,7 +102,7 @@ def test_backends_follow_the_environment(settings):
     assert settings.DEBUG is False
     if os.environ.get("DATABASE_URL"):
         assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-        assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+        assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "contorl.layers.PubSubLayer"
         assert issubclass(import_string(settings.CACHES["default"]["BACKEND"]), RedisCache)
         assert settings.CELERY_TASK_ALWAYS_EAGER is False
         assert settings.CELERY_BROKER_URL.startswith("redis://")

@@ -181,7 +181,9 @@ async def test_redis_outage_under_chat_and_board_load(healthy_stack):
             await f.until_has(last, 20)
             assert {s: f.messages[s] for s in range(start + 1, last + 1)} == {m["seq"]: m["content"] for m in stored}
             assert f.duplicates() == []
-            assert len(f.connections) >= 2, "the outage closed the sockets and the client reconnected"
+            # The core layer closes the sockets (the client reconnects); the pub/sub layer keeps
+            # them open and asks each for a reread once it has re-subscribed.
+            assert len(f.connections) + f.resyncs >= 2, "the outage closed or resynced the sockets"
         print(
             f"FIGURES redis-outage: {len(stored)} messages ({len(during)} writes during the outage), "
             f"ready 200 {ready_after:.1f}s after restart, followers complete "

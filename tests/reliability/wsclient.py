@@ -144,6 +144,7 @@ class RoomFollower:
         self.stopping = False
         self.task: asyncio.Task | None = None
         self.resumed = asyncio.Event()
+        self.resyncs = 0  # "ready" again on an open socket (the server asked for a reread)
 
     def _advance(self) -> None:
         while self.contiguous + 1 in self.messages:
@@ -161,6 +162,7 @@ class RoomFollower:
         try:
             await sock.send({"type": "resume", "last_seq": self.contiguous})
             index = 0
+            first_ready_seen = resume_again = False
             while not self.stopping:
                 try:
                     await sock.wait_beyond(index, 0.5)
@@ -175,8 +177,17 @@ class RoomFollower:
                             self.messages.setdefault(frame["seq"], frame["data"]["content"])
                         elif frame.get("type") == "resumed":
                             self.resumed.set()
+                        elif frame.get("type") == "ready" and first_ready_seen:
+                            # The server's layer may have lost frames: resume, as the web client does.
+                            self.resyncs += 1
+                            resume_again = True
+                        elif frame.get("type") == "ready":
+                            first_ready_seen = True
                     index = len(sock.frames)
                     self._advance()
+                if resume_again:
+                    resume_again = False
+                    await sock.send({"type": "resume", "last_seq": self.contiguous})
         finally:
             self.close_codes.append(sock.close_code)
             await sock.close()

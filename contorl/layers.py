@@ -1,0 +1,118 @@
+"""The production channel layer: Redis pub/sub, bounded per socket, with a resync after loss.
+
+Why pub/sub: the list-based core layer pushes one copy of every group message per member
+into Redis (a 50-member room costs 50 list pushes and 50 pops per chat message); pub/sub
+sends one PUBLISH per group and each process fans it out in memory (bench/PROFILE.md).
+
+What the core layer gave that plain pub/sub does not, and this class restores:
+
+- **No silent gap after a Redis outage.** Pub/sub keeps nothing: a frame published while a
+  process is disconnected or re-subscribing never reaches that process's sockets. When the
+  subscriber connection comes back (redis-py re-subscribes in `on_connect`), every local
+  socket is sent `layer.resync`; the consumer answers with a fresh `ready`, on which a board
+  refetches, a room resumes from its last seq and the notification badge re-reads its count
+  (docs/CONTRACT.md, "ready may come again").
+- **A bound per socket.** A socket that stops reading would grow its in-memory queue without
+  limit. Past `capacity` queued messages the socket's pending data frames are dropped and one
+  `layer.resync` takes their place (control messages such as revocations are kept), so a
+  slow client catches up by one reread instead of by an ever longer backlog.
+"""
+
+import asyncio
+import logging
+
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close, create_pool, decode_hosts
+from redis import asyncio as aioredis
+from redis.asyncio.client import PubSub
+
+log = logging.getLogger("contorl.layers")
+
+RESYNC = {"type": "layer.resync"}
+DATA_TYPES = frozenset({"event.message"})  # what may be dropped in favour of a resync
+
+
+class _ResubscribingPubSub(PubSub):
+    """redis-py's PubSub, telling its layer each time it has re-subscribed after a reconnect."""
+
+    def __init__(self, *args, on_resubscribed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._on_resubscribed = on_resubscribed
+
+    async def on_connect(self, connection):
+        await super().on_connect(connection)  # SUBSCRIBE again to every channel and group
+        self._on_resubscribed()
+
+
+class _Shard(RedisSingleShardConnection):
+    def _ensure_redis(self):
+        if self._redis is None:
+            self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
+            self._pubsub = _ResubscribingPubSub(
+                self._redis.connection_pool, on_resubscribed=self.channel_layer.resync_all
+            )
+
+    def _receive_message(self, message):
+        if message is None:
+            return
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        if name in layer.channels:
+            layer.deliver(name, data)
+        elif name in layer.groups:
+            for channel in list(layer.groups[name]):
+                layer.deliver(channel, data)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, capacity: int = 1500, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        hosts = args[0] if args else kwargs.get("hosts")
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+        self.resyncs = 0  # sockets told to resync, since start (read by tests)
+
+    def deliver(self, channel: str, data: bytes) -> None:
+        queue = self.channels.get(channel)
+        if queue is None:
+            return
+        if queue.qsize() >= self.capacity:
+            self._overflow(channel, queue)
+        queue.put_nowait(data)
+
+    def _overflow(self, channel: str, queue: asyncio.Queue) -> None:
+        kept = []
+        while not queue.empty():
+            raw = queue.get_nowait()
+            if self.channel_layer.deserialize(raw).get("type") not in DATA_TYPES | {RESYNC["type"]}:
+                kept.append(raw)
+        for raw in kept:
+            queue.put_nowait(raw)
+        queue.put_nowait(self.channel_layer.serialize(RESYNC))
+        self.resyncs += 1
+        log.warning("socket %s fell %s messages behind: resync instead of a backlog", channel, self.capacity)
+
+    def resync_all(self) -> None:
+        """After a re-subscribe: whatever was published meanwhile is lost here, so every local
+        socket rereads its state."""
+        raw = self.channel_layer.serialize(RESYNC)
+        for queue in self.channels.values():
+            queue.put_nowait(raw)
+        self.resyncs += len(self.channels)
+        log.warning("channel layer re-subscribed after a Redis disconnect: %s sockets resync", len(self.channels))
+
+
+class PubSubLayer(RedisPubSubChannelLayer):
+    """channels_redis's pub/sub layer with the loop layer above (CONFIG adds `capacity`)."""
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+            return layer

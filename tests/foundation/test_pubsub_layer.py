@@ -1,0 +1,118 @@
+"""contorl.layers.PubSubLayer on a real Redis: the bound per socket and the resync after a
+lost subscription, and what a socket does with the resync (a fresh `ready`)."""
+
+import asyncio
+import time
+import uuid
+
+import pytest
+import redis
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from contorl.layers import PubSubLayer
+from rooms.routing import websocket_urlpatterns
+from tests.rooms.factories import make_room
+
+pytestmark = pytest.mark.redis
+
+
+async def until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.02)  # polling a condition with a deadline
+
+
+def data(n: int) -> dict:
+    return {"type": "event.message", "text": f'{{"n": {n}}}', "seq": n}
+
+
+async def test_a_socket_past_its_capacity_gets_one_resync_and_keeps_control_messages(redis_url):
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}", capacity=5)
+    try:
+        channel = await layer.new_channel()
+        await layer.group_add("room.1", channel)
+        await layer.group_send("room.1", {"type": "access.revoked", "user_id": 7})
+        for n in range(1, 11):
+            await layer.group_send("room.1", data(n))
+        loop_layer = layer._get_layer()
+        await until(lambda: loop_layer.resyncs >= 1 and _last_n(loop_layer, channel) == 10, 5, "delivery")
+        got = []
+        while loop_layer.channels[channel].qsize():
+            got.append(await layer.receive(channel))
+    finally:
+        await layer.flush()
+    kinds = [m["type"] for m in got]
+    assert kinds[0] == "access.revoked", "a revocation is never dropped for a resync"
+    assert kinds.count("layer.resync") == 1
+    assert len(got) <= 5 + 1, "the queue stays near its bound"
+    after = [m["seq"] for m in got[kinds.index("layer.resync") + 1 :]]
+    assert after == sorted(after) and after[-1] == 10, "what follows the resync is the newest, in order"
+
+
+def _last_n(loop_layer, channel) -> int | None:
+    queue = loop_layer.channels[channel]
+    if not queue.qsize():
+        return None
+    raw = queue._queue[-1]  # peek without taking
+    return loop_layer.channel_layer.deserialize(raw).get("seq")
+
+
+async def test_a_dropped_subscription_is_resubscribed_and_every_socket_resyncs(redis_url):
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        sockets = [await layer.new_channel() for _ in range(3)]
+        for channel in sockets:
+            await layer.group_add("project.1", channel)
+        shard = layer._get_layer()._shards[0]
+        host, port = shard._pubsub.connection._writer.get_extra_info("sockname")[:2]
+        # Redis forgets this subscriber (as in an outage): whatever is published until the
+        # layer re-subscribes never reaches it.
+        assert admin.client_kill_filter(_id=None, addr=f"{host}:{port}") == 1
+        for channel in sockets:
+            message = await asyncio.wait_for(layer.receive(channel), 15)
+            while message["type"] != "layer.resync":  # a frame sent after the re-subscribe may come first
+                message = await asyncio.wait_for(layer.receive(channel), 15)
+        # Subscribed again: group messages flow as before.
+        await layer.group_send("project.1", data(1))
+        assert (await asyncio.wait_for(layer.receive(sockets[0]), 5))["seq"] == 1
+    finally:
+        admin.close()
+        await layer.flush()
+
+
+@pytest.fixture
+def pubsub_layer(settings, redis_url):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "contorl.layers.PubSubLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"t{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_room_socket_answers_a_resync_with_a_fresh_ready(pubsub_layer, user):
+    room = await database_sync_to_async(make_room)(user)
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/rooms/{room.pk}/")
+    comm.scope["user"] = user
+    assert (await comm.connect())[0]
+    first = await comm.receive_json_from(timeout=5)
+    assert first["type"] == "ready"
+    await database_sync_to_async(room.refresh_from_db)()
+    get_channel_layer()._get_layer().resync_all()
+    frame = await comm.receive_json_from(timeout=5)
+    while frame["type"] != "ready":  # own presence may come between
+        frame = await comm.receive_json_from(timeout=5)
+    assert frame["data"] == {"room": room.pk, "last_seq": room.last_seq}
+    await comm.disconnect()
