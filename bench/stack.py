@@ -40,6 +40,10 @@ class Stack:
         self.ref_port = free_port()
         self.daphne = None
         self.worker = None
+        # The production layout (start_layout): nginx on self.port in front of these daphnes.
+        self.single_port = self.port
+        self.layout: list = []
+        self.nginx = None
         self.reference = None
         self._django = None
         # One key for the whole run: tokens minted by the Django helper must stay valid when
@@ -175,6 +179,45 @@ class Stack:
         )
         self.wait_http(f"http://{HOST}:{self.port}/health/ready", self.daphne, "daphne")
 
+    def start_layout(self, processes: int = 2, **overrides: str) -> None:
+        """The `make stack` layout: nginx on a new front port, round-robin to `processes` daphnes.
+
+        Clients keep using `ws_url()` and `base`, which now name nginx, so every socket and
+        request is spread over the processes the way production spreads them.
+        """
+        if self.daphne is not None:
+            self.procs.stop(self.daphne)
+            self.daphne = None
+        self.env = {**self._env(), **overrides, "TRUSTED_PROXIES": "127.0.0.1"}
+        ports = [free_port() for _ in range(processes)]
+        for i, port in enumerate(ports):
+            proc = self.procs.start(
+                f"daphne{i}",
+                launcher.daphne_command(port, host=HOST, bin_dir=Path(PY).parent, proxy_headers=True),
+                env=self.env,
+                log_path=self.log(f"daphne{i}"),
+                cwd=ROOT,
+            )
+            self.layout.append(proc)
+        for port, proc in zip(ports, self.layout, strict=True):
+            self.wait_http(f"http://{HOST}:{port}/health/ready", proc, "daphne")
+        run_dir = self.workdir / "nginx"
+        run_dir.mkdir(exist_ok=True)
+        self.port = free_port()
+        conf = launcher.write_nginx_conf(run_dir, daphne_ports=ports, port=self.port)
+        self.nginx = self.procs.start(
+            "nginx", launcher.nginx_command(conf, run_dir), env=self.env, log_path=self.log("nginx")
+        )
+        self.wait_http(f"{self.base}/health/ready", self.nginx, "nginx")
+
+    def stop_layout(self) -> None:
+        """Back to one daphne on its own port (the single-process figures)."""
+        for proc in [self.nginx, *self.layout]:
+            if proc is not None:
+                self.procs.stop(proc)
+        self.nginx, self.layout, self.port = None, [], self.single_port
+        self.restart_server()
+
     def restart_server(self, **overrides: str) -> None:
         """Restart daphne (and the worker) with some settings changed; no overrides = defaults again."""
         for proc in (self.daphne, self.worker):
@@ -233,7 +276,8 @@ class Stack:
         return f"http://{HOST}:{self.port}"
 
     def server_pids(self) -> list[int]:
-        return [self.daphne.pid] if self.daphne else []
+        """Every daphne serving CONTORL now (one, or the layout's)."""
+        return [p.pid for p in self.layout] or ([self.daphne.pid] if self.daphne else [])
 
     # --- load generators ----------------------------------------------------------------------
     def loadgen(self, configs: list[dict], *, timeout: float, on_go=None, measure=None) -> list[dict]:

@@ -1,5 +1,8 @@
 """One way to start CONTORL's daphne on loopback: free ports, the command line, waiting for it.
 
+Also the nginx front of the production layout (`write_nginx_conf`), so `make stack`, the
+reliability tests and the benchmark run the same proxy configuration.
+
 Used by the production-like stack (deploy/stack/stack.py), the benchmark harness
 (bench/stack.py) and every test that runs a real daphne (tests/browser, tests/rooms/live.py,
 tests/ops, tests/foundation/test_settings.py). Supervision stays with each caller, because
@@ -8,6 +11,8 @@ bench, a Popen for a test); what they all do the same way lives here. Standard l
 the stack runs it outside Django.
 """
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -93,3 +98,38 @@ def wait_live(base_url: str, process: subprocess.Popen | None = None, timeout: f
         return http_ok(f"{base_url}/health/live")
 
     wait_until(up, timeout, f"daphne at {base_url} to serve /health/live")
+
+
+def nginx_binary() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def write_nginx_conf(run_dir: Path, *, daphne_ports: list[int], port: int, static_root: Path | None = None) -> Path:
+    """nginx.conf under `run_dir` for nginx on `port` in front of daphne on `daphne_ports`."""
+    template = (Path(__file__).resolve().parent / "nginx.conf.template").read_text()
+    tmp = run_dir / "nginx-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    user_line = ""
+    if os.geteuid() == 0:
+        # Started as root, nginx drops its workers to this user; they write the temp dirs.
+        user_line = "user nobody nogroup;"
+        for sub in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (tmp / sub).mkdir(exist_ok=True)
+            shutil.chown(tmp / sub, "nobody", "nogroup")
+    upstreams = "\n".join(f"        server {HOST}:{p} max_fails=1 fail_timeout=5s;" for p in daphne_ports)
+    conf = template.format(
+        user_line=user_line,
+        run_dir=run_dir,
+        upstreams=upstreams,
+        listen=f"{HOST}:{port}",
+        static_root=static_root or ROOT / "var" / "staticfiles",
+    )
+    path = run_dir / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def nginx_command(conf: Path, run_dir: Path) -> list[str]:
+    """Check `conf` (CalledProcessError with nginx's message if it is wrong), then the argv that runs it."""
+    subprocess.run([nginx_binary(), "-t", "-q", "-c", str(conf), "-p", str(run_dir)], check=True, capture_output=True)  # noqa: S603
+    return [nginx_binary(), "-c", str(conf), "-p", str(run_dir)]

@@ -315,36 +315,9 @@ class Stack:
             env=self.app_env(),
         )  # fmt: skip
 
-    def render_nginx(self) -> Path:
-        template = (HERE / "nginx.conf.template").read_text()
-        tmp = self.run_dir / "nginx-tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        user_line = ""
-        if os.geteuid() == 0:
-            # Started as root, nginx drops its workers to this user; they write the temp dirs.
-            user_line = "user nobody nogroup;"
-            for sub in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
-                (tmp / sub).mkdir(exist_ok=True)
-                shutil.chown(tmp / sub, "nobody", "nogroup")
-        upstreams = "\n".join(
-            f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in self.state.daphne_ports
-        )
-        conf = template.format(
-            user_line=user_line,
-            run_dir=self.run_dir,
-            upstreams=upstreams,
-            listen=f"127.0.0.1:{self.state.http_port}",
-            static_root=ROOT / "var" / "staticfiles",
-        )
-        path = self.run_dir / "nginx.conf"
-        path.write_text(conf)
-        return path
-
     def start_nginx(self) -> None:
-        conf = self.render_nginx()
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-p", str(self.run_dir)], check=True, capture_output=True)
-        self.spawn("nginx", [nginx, "-c", str(conf), "-p", str(self.run_dir)])
+        conf = launcher.write_nginx_conf(self.run_dir, daphne_ports=self.state.daphne_ports, port=self.state.http_port)
+        self.spawn("nginx", launcher.nginx_command(conf, self.run_dir))
         wait_until(lambda: port_open(self.state.http_port), 15, "nginx start")
 
     # --- whole stack -------------------------------------------------------------------
