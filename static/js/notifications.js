@@ -1,23 +1,22 @@
 // The bell on every signed-in page: live unread count (#bell-count) and a dropdown of
 // recent items (#bell-dropdown), fed by /ws/notifications/ (frames: unread, notification,
 // unread_count; see notifications/consumers.py) and the notifications REST API.
+import { api } from "./core/api.js";
+import { formatDateTime } from "./core/dates.js";
+import { el } from "./core/dom.js";
+import { gettext } from "./core/i18n.js";
+import { liveSocket } from "./core/live.js";
+
+const MAX_ITEMS = 10;
+
 (function () {
-  "use strict";
   const bell = document.getElementById("bell");
   const badge = document.getElementById("bell-count");
   const dropdown = document.getElementById("bell-dropdown");
-  if (!bell || !badge || !dropdown || !window.contorl) return;
-  const gettext = window.gettext || function (s) { return s; };
-  const MAX_ITEMS = 10;
+  if (!bell || !badge || !dropdown) return;
 
   // The dropdown's styles live with the notifications app; load them next to this script.
-  const script = document.currentScript;
-  if (script && script.src) {
-    const css = document.createElement("link");
-    css.rel = "stylesheet";
-    css.href = script.src.replace(/js\/notifications\.js(\?.*)?$/, "notifications/bell.css");
-    document.head.appendChild(css);
-  }
+  document.head.appendChild(el("link", { rel: "stylesheet", href: new URL("../notifications/bell.css", import.meta.url).href }));
 
   let count = 0;
   let items = [];          // newest first, de-duplicated by id
@@ -43,47 +42,40 @@
     items.forEach(function (n) { if (ids === "all" || ids.indexOf(n.id) !== -1) n.is_read = true; });
   }
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function render() {
     if (dropdown.hidden) return;
     dropdown.textContent = "";
-    const head = el("div", "bell-head");
-    head.appendChild(el("span", "", gettext("Notifications")));
+    const head = el("div", { class: "bell-head" });
+    head.appendChild(el("span", { text: gettext("Notifications") }));
     if (count > 0) {
-      const all = el("button", "link-button", gettext("Mark all as read"));
+      const all = el("button", { class: "link-button", text: gettext("Mark all as read") });
       all.type = "button";
       all.id = "bell-read-all";
       all.addEventListener("click", async function () {
-        const res = await window.contorl.api("POST", "/api/notifications/read-all/");
+        const res = await api("POST", "/api/notifications/read-all/");
         if (res.ok) { markRead("all"); setCount(res.data.count); render(); }
       });
       head.appendChild(all);
     }
     dropdown.appendChild(head);
     if (!items.length) {
-      dropdown.appendChild(el("div", "bell-empty", gettext("No notifications yet.")));
+      dropdown.appendChild(el("div", { class: "bell-empty", text: gettext("No notifications yet.") }));
     } else {
       const list = el("ul");
       items.forEach(function (n) {
-        const li = el("li", n.is_read ? "read" : "unread");
+        const li = el("li", { class: n.is_read ? "read" : "unread" });
         const a = el("a");
         a.href = n.link || "/notifications/";
         a.dataset.id = n.id;
-        a.appendChild(el("span", "bell-title", n.title));
-        const when = n.created_at ? window.contorl.formatDateTime(n.created_at) : "";
+        a.appendChild(el("span", { class: "bell-title", text: n.title }));
+        const when = n.created_at ? formatDateTime(n.created_at) : "";
         const who = n.actor ? n.actor.display_name + " · " : "";
-        a.appendChild(el("span", "bell-meta", who + when));
+        a.appendChild(el("span", { class: "bell-meta", text: who + when }));
         a.addEventListener("click", function (ev) {
           if (n.is_read) return;
           ev.preventDefault();
           // Mark read first (keepalive survives the navigation), then follow the link.
-          window.contorl.api("POST", "/api/notifications/" + n.id + "/read/", undefined, { keepalive: true })
+          api("POST", "/api/notifications/" + n.id + "/read/", undefined, { keepalive: true })
             .finally(function () { location.href = a.href; });
         });
         li.appendChild(a);
@@ -91,8 +83,8 @@
       });
       dropdown.appendChild(list);
     }
-    const foot = el("div", "bell-foot");
-    const more = el("a", "", gettext("See all notifications"));
+    const foot = el("div", { class: "bell-foot" });
+    const more = el("a", { text: gettext("See all notifications") });
     more.href = "/notifications/";
     foot.appendChild(more);
     dropdown.appendChild(foot);
@@ -103,7 +95,7 @@
     bell.setAttribute("aria-expanded", "true");
     render();
     if (!fetchedRecent) {
-      const res = await window.contorl.api("GET", "/api/notifications/?page_size=" + MAX_ITEMS);
+      const res = await api("GET", "/api/notifications/?page_size=" + MAX_ITEMS);
       if (res.ok && res.data && Array.isArray(res.data.results)) { fetchedRecent = true; merge(res.data.results); render(); }
     }
   }
@@ -127,7 +119,7 @@
     if (ev.key === "Escape" && !dropdown.hidden) { close(); bell.focus(); }
   });
 
-  window.contorl.liveSocket("/ws/notifications/", {
+  liveSocket("/ws/notifications/", {
     onFrame: function (frame) {
       const data = frame.data || {};
       if (frame.type === "unread") {

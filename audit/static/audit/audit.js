@@ -1,18 +1,18 @@
 // Audit trail page: the "Verify integrity" button asks the server to recompute the chain.
+import { api } from "../js/core/api.js";
+import { gettext, interpolate } from "../js/core/i18n.js";
+
 (function () {
-  "use strict";
   const button = document.getElementById("audit-verify");
   const out = document.getElementById("audit-verify-result");
-  if (!button || !out || !window.contorl) return;
-  const gettext = window.gettext || function (s) { return s; };
-  const fmt = window.interpolate || function (s) { return s; };
+  if (!button || !out) return;
 
   button.addEventListener("click", async function () {
     button.disabled = true;
     out.hidden = false;
     out.className = "card audit-verify";
     out.textContent = gettext("Verifying…");
-    const res = await window.contorl.api("GET", "/api/audit-logs/verify/");
+    const res = await api("GET", "/api/audit-logs/verify/");
     button.disabled = false;
     if (!res.ok) {
       out.className = "card audit-verify bad";
@@ -22,16 +22,16 @@
     const r = res.data;
     const lines = [];
     if (r.broken) {
-      lines.push(fmt(gettext("Chain BROKEN at entry #%s (%s): %s"), [r.broken.id, r.broken.event_type, r.broken.reason]));
-      lines.push(fmt(gettext("%s entries before it are intact."), [r.checked]));
+      lines.push(interpolate(gettext("Chain BROKEN at entry #%s (%s): %s"), [r.broken.id, r.broken.event_type, r.broken.reason]));
+      lines.push(interpolate(gettext("%s entries before it are intact."), [r.checked]));
     } else {
-      lines.push(fmt(gettext("Chain intact: %s entries checked."), [r.checked]));
+      lines.push(interpolate(gettext("Chain intact: %s entries checked."), [r.checked]));
     }
     // Rows wait for the sealer for a moment after their transaction commits.
-    if (r.unsealed && r.unsealed.count) lines.push(fmt(gettext("%s entries not sealed yet."), [r.unsealed.count]));
+    if (r.unsealed && r.unsealed.count) lines.push(interpolate(gettext("%s entries not sealed yet."), [r.unsealed.count]));
     const anchor = r.anchor || {};
     if (anchor.status === "ok") {
-      lines.push(fmt(gettext("Matches the anchor of %s."), [anchor.anchored_at]));
+      lines.push(interpolate(gettext("Matches the anchor of %s."), [anchor.anchored_at]));
     } else if (anchor.status === "missing") {
       lines.push(gettext("No anchor yet: deleting the newest entries would go unnoticed."));
     } else if (anchor.status) {

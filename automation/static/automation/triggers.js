@@ -1,11 +1,13 @@
 // Trigger list, editor and execution log of one project (talks to /api/.../triggers/).
+import { api } from "../js/core/api.js";
+import { formatDateTime } from "../js/core/dates.js";
+import { el } from "../js/core/dom.js";
+import { gettext } from "../js/core/i18n.js";
+
 (function () {
-  "use strict";
   const dataEl = document.getElementById("triggers-data");
   if (!dataEl) return;
   const page = JSON.parse(dataEl.textContent);
-  const api = window.contorl.api;
-  const gettext = window.gettext || function (s) { return s; };
   const OUTCOMES = {
     queued: gettext("Queued"), running: gettext("Running"), success: gettext("Succeeded"),
     retrying: gettext("Failed, will retry"), failed: gettext("Permanently failed"), skipped: gettext("Skipped"),
@@ -16,13 +18,6 @@
   const form = document.getElementById("trigger-form");
   const errorBox = document.getElementById("tf-error");
   let logTrigger = null;
-
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
 
   function showError(data) {
     const err = (data && data.error) || { message: gettext("Something went wrong.") };
@@ -89,7 +84,7 @@
   const newButton = document.getElementById("trigger-new");
   if (newButton) newButton.addEventListener("click", function () { openEditor(null); });
 
-  function fmt(ts) { return ts ? window.contorl.formatDateTime(ts) : ""; }
+  function fmt(ts) { return ts ? formatDateTime(ts) : ""; }
 
   async function loadLog(trigger) {
     logTrigger = trigger;

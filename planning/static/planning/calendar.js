@@ -4,11 +4,13 @@
 // bulk endpoint, which answers per item: the moved ones take their new versions, the ones
 // someone else changed meanwhile open the conflict dialog ("Retry failed only").
 // Other open calendars follow through the project sockets (assignment_* events).
+import * as T from "../tasks/common.js";
+import { api } from "../js/core/api.js";
+import { liveSocket } from "../js/core/live.js";
+import { ngettext } from "../js/core/i18n.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, interpolate, el } = T;
-  const ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   const page = T.pageData();
   const form = document.getElementById("cal-filters");
   const grid = document.getElementById("calendar");
@@ -34,7 +36,7 @@
   async function getAll(path) {
     let url = path, out = [];
     while (url) {
-      const res = await window.contorl.api("GET", url);
+      const res = await api("GET", url);
       if (!res.ok) throw res;
       out = out.concat(res.data.results || res.data);
       url = res.data.next ? res.data.next.replace(/^https?:\/\/[^/]+/, "") : null;
@@ -190,7 +192,7 @@
     const items = itemsFor(move, source || function (id) { return state.assignments.get(id); });
     if (!items.length) return;
     state.lastMove = move;
-    const res = await window.contorl.api("POST", "/api/planning/assignments/bulk/", items);
+    const res = await api("POST", "/api/planning/assignments/bulk/", items);
     if (!res.ok) { T.toast(T.errorText(res), "error"); await load(); return; }
     res.data.succeeded.forEach(function (ok) { mine.add(ok.id + ":" + ok.version); });
     if (res.data.failed.length) showFailures(move, items, res.data);
@@ -311,7 +313,7 @@
     wanted.forEach(function (projectId) {
       if (state.sockets.has(projectId) || state.sockets.size >= 20) return;
       const entry = { live: false };
-      entry.socket = window.contorl.liveSocket("/ws/projects/" + projectId + "/", {
+      entry.socket = liveSocket("/ws/projects/" + projectId + "/", {
         onStatus: function (s) { if (s !== "live") { entry.live = false; setPill(); } },
         onFrame: function (frame) {
           if (frame.type === "ready") { entry.live = true; setPill(); return; }
@@ -347,7 +349,7 @@
       start: create.elements.start.value, end: create.elements.end.value, hours_per_day: create.elements.hours_per_day.value,
     };
     if (create.elements.phase.value) body.phase = Number(create.elements.phase.value);
-    const res = await window.contorl.api("POST", "/api/planning/assignments/", body);
+    const res = await api("POST", "/api/planning/assignments/", body);
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     mine.add(res.data.id + ":" + res.data.version);
     T.toast(gettext("Assignment added."), "success");

@@ -1,8 +1,9 @@
 // Timesheet: the signed-in worker's actual hours of one week. Each row edits through the
 // API with its version (409: someone else changed it; the row is read again).
+import * as T from "../tasks/common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, interpolate, el } = T;
   const page = T.pageData();
   if (!page.worker) return;
@@ -17,7 +18,7 @@
   async function load() {
     const start = week.elements.start.value;
     const params = new URLSearchParams({ worker: String(page.worker), from_date: start, to_date: addDays(start, 6), page_size: "500" });
-    const res = await window.contorl.api("GET", "/api/planning/actuals/?" + params.toString());
+    const res = await api("GET", "/api/planning/actuals/?" + params.toString());
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     const list = (res.data.results || res.data).slice().sort(function (a, b) { return a.date < b.date ? -1 : a.date > b.date ? 1 : a.id - b.id; });
     let total = 0;
@@ -26,7 +27,7 @@
       const project = projects.get(a.project);
       const hours = el("input", { type: "number", min: "0.25", max: "24", step: "0.25", value: a.hours, "aria-label": gettext("Hours"), class: "ts-hours" });
       hours.addEventListener("change", async function () {
-        const r = await window.contorl.api("PATCH", "/api/planning/actuals/" + a.id + "/", { version: a.version, hours: hours.value });
+        const r = await api("PATCH", "/api/planning/actuals/" + a.id + "/", { version: a.version, hours: hours.value });
         if (!r.ok) T.toast(r.status === 409 ? gettext("Someone else changed this entry; it shows their value now.") : T.errorText(r), "error");
         load();
       });
@@ -40,7 +41,7 @@
         el("td", {}, el("button", {
           type: "button", text: gettext("Delete"), onclick: async function () {
             if (!window.confirm(gettext("Delete this entry?"))) return;
-            const r = await window.contorl.api("DELETE", "/api/planning/actuals/" + a.id + "/?version=" + a.version);
+            const r = await api("DELETE", "/api/planning/actuals/" + a.id + "/?version=" + a.version);
             if (!r.ok) T.toast(T.errorText(r), "error");
             load();
           },
@@ -62,7 +63,7 @@
     ev.preventDefault();
     const body = { worker: page.worker, project: Number(add.elements.project.value), date: add.elements.date.value, hours: add.elements.hours.value, note: add.elements.note.value };
     if (add.elements.phase.value) body.phase = Number(add.elements.phase.value);
-    const res = await window.contorl.api("POST", "/api/planning/actuals/", body);
+    const res = await api("POST", "/api/planning/actuals/", body);
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     T.toast(gettext("Hours logged."), "success");
     load();

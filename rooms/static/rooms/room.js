@@ -6,13 +6,14 @@
 // frame whose seq it already rendered is dropped. Messages typed while offline wait in
 // `outbox` (each with a client_id) and go out once, in order, when the socket is back; the
 // server stores a repeated client_id only once, so re-sending an unacknowledged one is safe.
+import { api } from "../js/core/api.js";
+import { gettext, interpolate as fmt, ngettext } from "../js/core/i18n.js";
+import { liveSocket } from "../js/core/live.js";
+import * as rooms from "./search.js";
+
 (function () {
-  "use strict";
   const root = document.getElementById("room");
-  if (!root || !window.contorl) return;
-  const gettext = window.gettext || function (s) { return s; };
-  const fmt = window.interpolate || function (s, a) { return s.replace(/%s/g, function () { return a.shift(); }); };
-  const api = window.contorl.api;
+  if (!root) return;
   const roomId = Number(root.dataset.roomId);
   const me = Number(document.body.dataset.userId);
   const canWrite = root.dataset.canWrite === "1";
@@ -31,8 +32,6 @@
   const PAGE = 50;
   const AROUND = 25;
   const READ_KEY = "contorl.room." + roomId + ".read";
-  const rooms = window.contorlRooms;
-  const ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   const statusLabels = JSON.parse((document.getElementById("room-status-labels") || { textContent: "{}" }).textContent);
   const BIG = "4611686018427387904"; // 2**62: "before everything" for the newest page
 
@@ -929,7 +928,7 @@
   async function start() {
     await Promise.all([openAtStart(), loadMembers()]);
     await loadOnline();
-    socket = window.contorl.liveSocket("/ws/rooms/" + roomId + "/", {
+    socket = liveSocket("/ws/rooms/" + roomId + "/", {
       onFrame: onFrame,
       onStatus: function (state) { if (state !== "live") ready = false; setLive(state); },
     });

@@ -1,8 +1,9 @@
 // The kanban board: columns per status, cards, drag and drop (optimistic, rolled back on
 // refusal, conflict dialog on 409), live updates, quick-add and filters.
+import * as T from "./common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, el } = T;
   const data = T.pageData();
   const projectId = data.project.id;
@@ -105,7 +106,7 @@
   }
 
   async function catchUp() {
-    const res = await window.contorl.api("GET", "/api/projects/" + projectId + "/board/");
+    const res = await api("GET", "/api/projects/" + projectId + "/board/");
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     // Keep tasks with our writes in flight as they are on screen; their answer settles them.
     const pending = Array.from(inFlight).map(function (id) { return tasks.get(id); }).filter(Boolean);
@@ -215,7 +216,7 @@
         const statusId = Number(form.closest(".board-column").dataset.statusId);
         const button = form.querySelector("button");
         button.disabled = true;
-        const res = await window.contorl.api("POST", "/api/tasks/", { project: projectId, title: title, status: statusId });
+        const res = await api("POST", "/api/tasks/", { project: projectId, title: title, status: statusId });
         button.disabled = false;
         if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
         input.value = "";

@@ -1,17 +1,17 @@
 // Task detail: edit every field (custom and formula too), subtasks, dependencies (a refused
 // cycle drawn as a linked path), comments with @mention autocomplete, attachments by drag and
 // drop with image preview, history, delete (blocker warning) and restore.
+import * as T from "./common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, el } = T;
-  const api = window.contorl.api;
   const data = T.pageData();
   let task = data.task; // the version our form is based on (stale until saved or refreshed)
   const projectId = data.project.id;
   const form = document.getElementById("task-form");
   const ctx = { statuses: data.statuses, members: data.members, customFields: data.custom_fields, titles: {} };
-  const fmtDate = window.contorl.formatDateTime;
+  const fmtDate = T.formatDateTime;
   const me = Number(document.body.dataset.userId) || null;
   let writing = 0; // writes of ours on the way: their own events must not read as someone else's change
 

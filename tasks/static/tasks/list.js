@@ -1,8 +1,9 @@
 // List view: every live task (subtasks too) in a table, sortable by any column, filtered by
 // assignee, priority, status and text; refetched when the project changes.
+import * as T from "./common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, el } = T;
   const data = T.pageData();
   const projectId = data.project.id;
@@ -87,7 +88,7 @@
   let refetching = null;
   function refetch() {
     if (refetching) return;
-    refetching = window.contorl.api("GET", "/api/projects/" + projectId + "/board/").then(function (res) {
+    refetching = api("GET", "/api/projects/" + projectId + "/board/").then(function (res) {
       refetching = null;
       if (res.ok) { load(res.data); render(); }
     });

@@ -1,10 +1,10 @@
 // Project settings: members and roles, statuses (drag to reorder, colours), custom fields,
 // save as template. Every change goes through the REST API with its version.
+import * as T from "./common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, el } = T;
-  const api = window.contorl.api;
   const data = T.pageData();
   const pid = data.project.id;
   const owner = data.is_owner;

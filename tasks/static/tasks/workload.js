@@ -1,7 +1,8 @@
 // Workload heatmap: users x weeks, each cell coloured by load (hours / capacity).
+import * as T from "./common.js";
+import { api } from "../js/core/api.js";
+
 (function () {
-  "use strict";
-  const T = window.contorlTasks;
   const { gettext, el } = T;
   const form = document.getElementById("workload-filters");
   const grid = document.getElementById("heatmap");
@@ -48,7 +49,7 @@
     if (form.elements.department && form.elements.department.value) params.set("department", form.elements.department.value);
     if (form.elements.start.value) params.set("start", form.elements.start.value);
     params.set("weeks", form.elements.weeks.value || "8");
-    const res = await window.contorl.api("GET", "/api/workload/?" + params.toString());
+    const res = await api("GET", "/api/workload/?" + params.toString());
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     draw(res.data);
   }
