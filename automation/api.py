@@ -11,7 +11,6 @@ Readers: anyone who can see the project. The webhook secret is shown to owners o
 """
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -20,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contorl import ratelimits
-from contorl.errors import NotFound, VersionConflict
+from contorl.errors import VersionConflict
+from contorl.lookups import visible_or_404
 from contorl.pagination import StandardPagination
 from contorl.versioning import require_version
 from tasks import permissions as perms
@@ -133,19 +133,15 @@ class ExecutionOutput(serializers.Serializer):
 
 
 def _project_for(user, project_id) -> Project:
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None:
-        raise NotFound()
-    perms.require_view(user, project)
-    return project
+    return visible_or_404(Project.objects.all(), project_id, may_see=lambda p: perms.can_view_project(user, p))
 
 
 def _trigger_for(user, trigger_id, project_id=None) -> Trigger:
-    trigger = Trigger.objects.select_related("project").filter(pk=trigger_id).first()
-    if trigger is None or (project_id is not None and str(trigger.project_id) != str(project_id)):
-        raise NotFound()
-    perms.require_view(user, trigger.project)
-    return trigger
+    def may_see(trigger: Trigger) -> bool:
+        in_path = project_id is None or str(trigger.project_id) == str(project_id)
+        return in_path and perms.can_view_project(user, trigger.project)
+
+    return visible_or_404(Trigger.objects.select_related("project"), trigger_id, may_see=may_see)
 
 
 class _Base(ratelimits.RateLimitedViewMixin, APIView):
@@ -241,7 +237,7 @@ class ExecutionReplay(_Base):
     def post(self, request, pk, execution_id):
         trigger = _trigger_for(request.user, pk)
         perms.require_owner(request.user, trigger.project)
-        execution = get_object_or_404(TriggerExecution, pk=execution_id, trigger=trigger)
+        execution = visible_or_404(TriggerExecution.objects.filter(trigger=trigger), execution_id)
         replay = services.execution_replay(execution=execution, by=request.user)
         replay.refresh_from_db()
         return Response(execution_payload(replay), status=202)

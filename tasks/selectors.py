@@ -17,7 +17,17 @@ from django.urls import reverse
 from contorl.errors import ValidationFailed
 from contorl.payloads import timestamp, user_brief
 
-from .models import Attachment, Comment, CustomField, Project, ProjectMember, Status, Task, TaskDependency
+from .models import (
+    Attachment,
+    Comment,
+    CustomField,
+    Project,
+    ProjectMember,
+    ProjectTemplate,
+    Status,
+    Task,
+    TaskDependency,
+)
 from .permissions import visible_projects, visible_tasks
 
 FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -193,6 +203,64 @@ def task_list(
 
 
 ORDERABLE = ("position", "priority", "due_date", "start_date", "estimated_hours", "created_at", "updated_at", "title")
+
+
+# --- lookups: what the API narrows to one row with contorl.lookups.visible_or_404 -----------
+
+
+def task_lookup() -> QuerySet:
+    """Every task, deleted ones too, with the project its permission check reads."""
+    return Task.all_objects.select_related("project")
+
+
+def status_lookup() -> QuerySet:
+    return Status.objects.select_related("project")
+
+
+def custom_field_lookup() -> QuerySet:
+    return CustomField.objects.select_related("project")
+
+
+def comment_lookup() -> QuerySet:
+    return Comment.objects.select_related("task__project", "author").prefetch_related(Prefetch("mentions"))
+
+
+def attachment_lookup() -> QuerySet:
+    return Attachment.objects.select_related("task__project", "uploaded_by")
+
+
+def template_list() -> QuerySet:
+    return ProjectTemplate.objects.all()
+
+
+def project_member(project: Project, user_id) -> ProjectMember | None:
+    return ProjectMember.objects.select_related("user", "project").filter(project=project, user_id=user_id).first()
+
+
+def live_task_in_project(project_id: int, task_id) -> Task | None:
+    return Task.objects.filter(pk=task_id, project_id=project_id).first()
+
+
+def task_dependencies(task: Task) -> QuerySet:
+    return TaskDependency.objects.filter(task=task).select_related("depends_on").order_by("id")
+
+
+def task_dependency(task: Task, depends_on_id) -> TaskDependency | None:
+    dependency = TaskDependency.objects.filter(task=task, depends_on_id=depends_on_id).first()
+    if dependency is not None:
+        dependency.task = task  # the caller's row, project loaded: no second read
+    return dependency
+
+
+def dependency_payload(dep: TaskDependency) -> dict:
+    return {
+        "id": dep.pk,
+        "task": dep.task_id,
+        "depends_on": dep.depends_on_id,
+        "depends_on_title": dep.depends_on.title,
+        "depends_on_deleted": dep.depends_on.is_deleted,
+        "created_at": timestamp(dep.created_at),
+    }
 
 
 def project_statuses(project: Project) -> QuerySet:

@@ -5,10 +5,20 @@ from rest_framework import viewsets
 from contorl import ratelimits
 from contorl.errors import ValidationFailed
 
+from .. import permissions
+
 
 class Base(ratelimits.RateLimitedViewMixin, viewsets.GenericViewSet):
     rate_tier = ratelimits.STANDARD
     lookup_value_regex = r"\d{1,18}"  # ids only: "abc" or a 40-digit id is a plain 404
+
+    def in_visible_project(self, obj) -> bool:
+        """`may_see` of a row that belongs to a project: whoever may see the project."""
+        return permissions.can_view_project(self.request.user, obj.project)
+
+    def in_visible_task(self, obj) -> bool:
+        """`may_see` of a row that belongs to a task: whoever may see the task."""
+        return permissions.can_view_task(self.request.user, obj.task)
 
 
 def int_param(request, name):

@@ -2,7 +2,6 @@
 under /api/tasks/{id}/) and each one by id (/api/comments/{id}/, /api/attachments/{id}/)."""
 
 from django.conf import settings
-from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from contorl.errors import NotFound, PayloadTooLarge
+from contorl.errors import PayloadTooLarge
+from contorl.lookups import visible_or_404
 from contorl.openapi import paginated
 from contorl.storage import download_response
 from contorl.versioning import require_version
@@ -77,15 +77,7 @@ class CommentViewSet(Base):
     queryset = Comment.objects.none()  # for the schema generator only
 
     def get_object(self):
-        comment = (
-            Comment.objects.select_related("task__project", "author")
-            .prefetch_related(Prefetch("mentions"))
-            .filter(pk=self.kwargs["pk"])
-            .first()
-        )
-        if comment is None or not permissions.can_view_task(self.request.user, comment.task):
-            raise NotFound()
-        return comment
+        return visible_or_404(selectors.comment_lookup(), self.kwargs["pk"], may_see=self.in_visible_task)
 
     def retrieve(self, request, pk=None):
         return Response(CommentSerializer(self.get_object()).data)
@@ -111,12 +103,7 @@ class AttachmentViewSet(Base):
     queryset = Attachment.objects.none()  # for the schema generator only
 
     def get_object(self):
-        attachment = (
-            Attachment.objects.select_related("task__project", "uploaded_by").filter(pk=self.kwargs["pk"]).first()
-        )
-        if attachment is None or not permissions.can_view_task(self.request.user, attachment.task):
-            raise NotFound()
-        return attachment
+        return visible_or_404(selectors.attachment_lookup(), self.kwargs["pk"], may_see=self.in_visible_task)
 
     def retrieve(self, request, pk=None):
         return Response(AttachmentSerializer(self.get_object()).data)

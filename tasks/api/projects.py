@@ -9,10 +9,11 @@ from rest_framework.response import Response
 from contorl import ratelimits
 from contorl.accounts.permissions import is_admin
 from contorl.errors import Forbidden, NotFound
+from contorl.lookups import visible_or_404
 from contorl.versioning import require_version
 
 from .. import permissions, selectors, services
-from ..models import CustomField, Project, ProjectMember, ProjectTemplate, Status
+from ..models import CustomField, ProjectMember, ProjectTemplate, Status
 from ..openapi import BoardOut
 from .base import Base, json_body, validated
 from .serializers import (
@@ -23,13 +24,6 @@ from .serializers import (
     StatusSerializer,
     TemplateSerializer,
 )
-
-
-def visible_project_or_404(user, pk) -> Project:
-    project = selectors.project_list(user=user).filter(pk=pk).first()
-    if project is None:
-        raise NotFound()
-    return project
 
 
 class ProjectViewSet(Base):
@@ -48,7 +42,7 @@ class ProjectViewSet(Base):
         return qs
 
     def get_object(self):
-        return visible_project_or_404(self.request.user, self.kwargs["pk"])
+        return visible_or_404(selectors.project_list(user=self.request.user), self.kwargs["pk"])
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -102,9 +96,7 @@ class ProjectViewSet(Base):
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     def _member(self, project, user_id) -> ProjectMember:
-        member = (
-            ProjectMember.objects.select_related("user", "project").filter(project=project, user_id=user_id).first()
-        )
+        member = selectors.project_member(project, user_id)
         if member is None:
             raise NotFound()
         return member
@@ -178,10 +170,7 @@ class StatusViewSet(Base):
     queryset = Status.objects.none()  # for the schema generator only
 
     def get_object(self):
-        obj = Status.objects.select_related("project").filter(pk=self.kwargs["pk"]).first()
-        if obj is None or not permissions.can_view_project(self.request.user, obj.project):
-            raise NotFound()
-        return obj
+        return visible_or_404(selectors.status_lookup(), self.kwargs["pk"], may_see=self.in_visible_project)
 
     def retrieve(self, request, pk=None):
         return Response(selectors.status_payload(self.get_object()))
@@ -208,10 +197,7 @@ class CustomFieldViewSet(Base):
     queryset = CustomField.objects.none()  # for the schema generator only
 
     def get_object(self):
-        obj = CustomField.objects.select_related("project").filter(pk=self.kwargs["pk"]).first()
-        if obj is None or not permissions.can_view_project(self.request.user, obj.project):
-            raise NotFound()
-        return obj
+        return visible_or_404(selectors.custom_field_lookup(), self.kwargs["pk"], may_see=self.in_visible_project)
 
     def retrieve(self, request, pk=None):
         return Response(CustomFieldSerializer(self.get_object()).data)
@@ -236,11 +222,17 @@ class ProjectTemplateViewSet(Base):
     """Templates are shared: everyone signed in reads them; the creator or an admin edits."""
 
     serializer_class = TemplateSerializer
-    queryset = ProjectTemplate.objects.all()
+    queryset = ProjectTemplate.objects.none()  # for the schema generator only
 
     def _editable(self, template):
         if not (is_admin(self.request.user) or template.created_by_id == self.request.user.pk):
             raise Forbidden("Only the creator or an administrator can change this template.")
+
+    def get_queryset(self):
+        return selectors.template_list()
+
+    def get_object(self):
+        return visible_or_404(selectors.template_list(), self.kwargs["pk"])
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())

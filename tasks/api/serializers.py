@@ -15,7 +15,6 @@ from ..models import (
     ProjectTemplate,
     Status,
     Task,
-    TaskDependency,
     color_validator,
     field_key_validator,
     key_validator,
@@ -203,17 +202,6 @@ class DependencyInput(serializers.Serializer):
 
 class RestoreInput(serializers.Serializer):
     cascade = serializers.BooleanField(required=False, default=True)
-
-
-def dependency_payload(dep: TaskDependency) -> dict:
-    return {
-        "id": dep.pk,
-        "task": dep.task_id,
-        "depends_on": dep.depends_on_id,
-        "depends_on_title": dep.depends_on.title,
-        "depends_on_deleted": dep.depends_on.is_deleted,
-        "created_at": timestamp(dep.created_at),
-    }
 
 
 def task_fields(data, *, partial: bool) -> dict:

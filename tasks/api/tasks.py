@@ -8,15 +8,15 @@ from rest_framework.response import Response
 
 from contorl import ratelimits
 from contorl.errors import Forbidden, NotFound, ValidationFailed
+from contorl.lookups import visible_or_404
 from contorl.versioning import require_version
 
 from .. import permissions, selectors, services
-from ..models import Task, TaskDependency
+from ..models import Task
 from ..openapi import BulkUpdateOut, DependencyOut, HistoryEntryOut, RestoreOut
 from .base import Base, bool_param, int_param, json_body, validated
 from .discussion import TaskDiscussionActions
-from .projects import visible_project_or_404
-from .serializers import DependencyInput, RestoreInput, TaskSerializer, dependency_payload, task_fields
+from .serializers import DependencyInput, RestoreInput, TaskSerializer, task_fields
 
 
 class TaskViewSet(TaskDiscussionActions, Base):
@@ -30,12 +30,13 @@ class TaskViewSet(TaskDiscussionActions, Base):
 
     def get_object(self, *, deleted_ok: bool = False) -> Task:
         user = self.request.user
-        task = Task.all_objects.select_related("project").filter(pk=self.kwargs["pk"]).first()
-        if task is None or not permissions.can_view_project(user, task.project):
-            raise NotFound()
-        if task.is_deleted and not (deleted_ok or permissions.can_see_deleted(user)):
-            raise NotFound()
-        return task
+
+        def may_see(task: Task) -> bool:
+            if not permissions.can_view_project(user, task.project):
+                return False
+            return not task.is_deleted or deleted_ok or permissions.can_see_deleted(user)
+
+        return visible_or_404(selectors.task_lookup(), self.kwargs["pk"], may_see=may_see)
 
     def _editable_task(self, **kwargs) -> Task:
         task = self.get_object(**kwargs)
@@ -48,7 +49,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
             raise Forbidden("Only administrators can list deleted tasks.")
         project = int_param(request, "project")
         if project is not None:
-            visible_project_or_404(request.user, project)
+            visible_or_404(selectors.project_list(user=request.user), project)
         qs = selectors.task_list(
             user=request.user,
             project=project,
@@ -70,10 +71,11 @@ class TaskViewSet(TaskDiscussionActions, Base):
         raw_project = body.get("project")
         if isinstance(raw_project, bool) or not isinstance(raw_project, (int, str)) or not str(raw_project).isdigit():
             raise ValidationFailed.field("project", "A project id is required.")
-        project = selectors.project_list(user=request.user).filter(pk=int(raw_project)).first()
-        if project is None:
+        try:
+            project = visible_or_404(selectors.project_list(user=request.user), int(raw_project))
+        except NotFound:
             # Same answer for "no such project" and "not yours": never leak existence.
-            raise ValidationFailed.field("project", f'Invalid pk "{raw_project}" - object does not exist.')
+            raise ValidationFailed.field("project", f'Invalid pk "{raw_project}" - object does not exist.') from None
         permissions.require_edit(request.user, project)
         fields = task_fields(body, partial=False)
         task = services.task_create(project=project, by=request.user, **fields)
@@ -135,24 +137,23 @@ class TaskViewSet(TaskDiscussionActions, Base):
     @action(detail=True, methods=["get"], serializer_class=DependencyInput)
     def dependencies(self, request, pk=None):
         task = self.get_object()
-        deps = TaskDependency.objects.filter(task=task).select_related("depends_on").order_by("id")
-        return Response([dependency_payload(d) for d in deps])
+        return Response([selectors.dependency_payload(d) for d in selectors.task_dependencies(task)])
 
     @extend_schema(request=DependencyInput, responses={201: DependencyOut})
     @dependencies.mapping.post
     def dependencies_add(self, request, pk=None):
         task = self._editable_task()
         data = validated(DependencyInput, json_body(request))
-        other = Task.objects.filter(pk=data["depends_on"], project_id=task.project_id).first()
+        other = selectors.live_task_in_project(task.project_id, data["depends_on"])
         if other is None:
             raise ValidationFailed.field("depends_on", services.NOT_IN_PROJECT)
         dep = services.dependency_add(task=task, depends_on=other, by=request.user)
-        return Response(dependency_payload(dep), status=status.HTTP_201_CREATED)
+        return Response(selectors.dependency_payload(dep), status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<depends_on>\d{1,18})")
     def dependency_remove(self, request, pk=None, depends_on=None):
         task = self._editable_task()
-        dep = TaskDependency.objects.filter(task=task, depends_on_id=depends_on).select_related("task").first()
+        dep = selectors.task_dependency(task, depends_on)
         if dep is None:
             raise NotFound()
         services.dependency_remove(dependency=dep, by=request.user)
