@@ -19,14 +19,15 @@ ROOT = frames.SCHEMA_DIR.parents[1]
 # Each page script that handles or sends frames -> the endpoints its frames travel on.
 ALL = ("project", "room", "notifications")
 PAGES = {
-    "static/js/app.js": ALL,  # liveSocket(): answers ping with pong on every socket
+    "static/js/core/live.js": ALL,  # liveSocket(): answers ping with pong on every socket
     "static/js/notifications.js": ("notifications",),
     "tasks/static/tasks/common.js": ("project",),  # projectLive(): the board, list and detail pages
     "tasks/static/tasks/board.js": ("project",),
     "tasks/static/tasks/detail.js": ("project",),
     "tasks/static/tasks/list.js": ("project",),
     "planning/static/planning/calendar.js": ("project",),
-    "rooms/static/rooms/room.js": ("room",),
+    "rooms/static/rooms/room/main.js": ("room",),  # the room socket: handles frames, sends resume
+    "rooms/static/rooms/room/composer.js": ("room",),  # sends messages (outbox) and typing
 }
 # What the expressions in sent frame literals hold at run time: one sample, or a list of
 # the values it can take (each is checked).
@@ -37,7 +38,7 @@ SAMPLES = {
     "res.data.id": 3,
     "kind": ["image_ref", "file_ref"],  # res.data.is_image ? "image_ref" : "file_ref"
 }
-# room.js queue(): `frame.client_id = newClientId()` (Date.now() and Math.random() in base 36).
+# room/composer.js queue(): `frame.client_id = newClientId()` (Date.now() and Math.random() in base 36).
 CLIENT_ID_SAMPLE = "mio8f1c2" + "k3j9x0q1w2e4"
 
 COMPARED = re.compile(r"""frame\.type\s*===?\s*["']([a-z_]+)["']|["']([a-z_]+)["']\s*===?\s*frame\.type""")
@@ -128,7 +129,7 @@ def sent(js: str) -> list[dict]:
 
 
 def test_every_socket_page_is_mapped():
-    scripts = [p for pattern in ("static/js/*.js", "*/static/*/*.js") for p in ROOT.glob(pattern)]
+    scripts = [p for pattern in ("static/js/**/*.js", "*/static/**/*.js") for p in ROOT.glob(pattern)]
     talking = {
         p.relative_to(ROOT).as_posix()
         for p in scripts
@@ -139,15 +140,15 @@ def test_every_socket_page_is_mapped():
 
 def test_the_scan_finds_what_the_pages_handle_and_send():
     # Guards the regexes: if a rewrite hides these from them, the other tests would pass empty.
-    assert received(source("rooms/static/rooms/room.js"))[0] >= {"ready", "message", "ack", "error", "presence"}
+    assert received(source("rooms/static/rooms/room/main.js"))[0] >= {"ready", "message", "ack", "error", "presence"}
     assert received(source("tasks/static/tasks/common.js")) == ({"ready", "board_changed"}, {"task_"})
     assert "task_restored" in received(source("tasks/static/tasks/board.js"))[0]
     assert received(source("planning/static/planning/calendar.js"))[1] == {"assignment_"}
     assert received(source("static/js/notifications.js"))[0] == {"unread", "notification", "unread_count"}
-    room = sent(source("rooms/static/rooms/room.js"))
+    room = sent(source("rooms/static/rooms/room/main.js")) + sent(source("rooms/static/rooms/room/composer.js"))
     assert {f["type"] for f in room} == {"message", "typing", "resume"}
     assert {"file_ref", "image_ref", "text"} == {f["message_type"] for f in room if f["type"] == "message"}
-    assert sent(source("static/js/app.js")) == [{"type": "pong"}]
+    assert sent(source("static/js/core/live.js")) == [{"type": "pong"}]
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))

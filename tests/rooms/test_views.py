@@ -30,7 +30,7 @@ def test_room_page_renders_for_members_and_404s_for_others(client, user, other_u
     client.force_login(user)
     response = client.get(f"/rooms/{room.pk}/")
     html = response.content.decode()
-    assert response.status_code == 200 and 'id="composer"' in html and "rooms/room.js" in html
+    assert response.status_code == 200 and 'id="composer"' in html and "rooms/room/main.js" in html
     assert 'data-can-write="1"' in html and 'id="status-form"' in html
     client.force_login(other_user)
     assert client.get(f"/rooms/{room.pk}/").status_code == 404
