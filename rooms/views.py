@@ -1,5 +1,6 @@
-"""Server-rendered pages; the room page itself is driven by static/rooms/room.js."""
+"""Server-rendered pages; the room page itself is driven by rooms/static/rooms/room/main.js."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -81,5 +82,10 @@ def room_page(request, room_id: int):
         "severities": Severity.choices,
         "roles": Role.choices,
         "status_labels": {value: str(label) for value, label in Room.Status.choices},
+        # The server's limits for the page script (rooms/static/rooms/room/context.js).
+        "room_limits": {
+            "edit_window_seconds": settings.ROOM_EDIT_WINDOW_SECONDS,
+            "text_max_bytes": services.TEXT_MAX_BYTES,
+        },
     }
     return render(request, "rooms/room.html", context)

@@ -1,7 +1,10 @@
 """Server-rendered room pages (English and zh-Hant)."""
 
+import json
+
 import pytest
 
+from rooms import services
 from tests.rooms.factories import make_room
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +78,14 @@ def test_room_js_strings_are_in_the_zh_hant_js_catalog(client):
     client.cookies["django_language"] = "zh-hant"
     js = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-Hant").content.decode()
     assert "\\u6b63\\u5728\\u8f38\\u5165" in js or "正在輸入" in js  # "%s is typing…"
+
+
+def test_room_page_hands_the_server_limits_to_its_script(client, user, settings):
+    # room/context.js reads these instead of keeping its own copy of the server's rules.
+    settings.ROOM_EDIT_WINDOW_SECONDS = 90
+    room = make_room(user)
+    client.force_login(user)
+    html = client.get(f"/rooms/{room.pk}/").content.decode()
+    start = html.index('<script id="room-limits" type="application/json">')
+    limits = json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
+    assert limits == {"edit_window_seconds": 90, "text_max_bytes": services.TEXT_MAX_BYTES}

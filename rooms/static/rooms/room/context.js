@@ -15,10 +15,11 @@ function jsonScript(id, fallback) {
   return node ? JSON.parse(node.textContent) : fallback;
 }
 
-// The server's rules for messages (rooms/services).
+// The server's rules, rendered into the page (rooms/views.py), so they are stated once.
+const serverLimits = jsonScript("room-limits", {});
 export const limits = {
-  editWindowMs: 15 * 60 * 1000,  // a chat message stays editable this long
-  textMaxBytes: 10240,           // UTF-8 bytes of one chat message
+  editWindowMs: serverLimits.edit_window_seconds * 1000,  // a chat message stays editable this long
+  textMaxBytes: serverLimits.text_max_bytes,              // UTF-8 bytes of one chat message
 };
 
 export const statusLabels = jsonScript("room-status-labels", {});
