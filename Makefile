@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Read by settings at import time, before any conftest runs, so they go in the environment.
 TEST_ENV := FAST_PASSWORD_HASHER=1 DB_POOL_MIN_SIZE=1
 
-.PHONY: run test test-sqlite test-postgres lint format messages migrate seed worker beat bench bench-quick clean stack stack-stop
+.PHONY: run test test-sqlite test-postgres lint format messages migrate seed worker beat bench bench-quick clean stack stack-stop node_modules
 
 $(VENV)/.installed: requirements.txt requirements-ldap.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(VENV)/.installed: requirements.txt requirements-ldap.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# ESLint for the browser code (package.json, exact versions in package-lock.json). Only a
+# development tool: the pages load the ES modules under */static/ as written, no build step.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: make lint needs Node.js 20 and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+node_modules: node_modules/.installed
 
 messages: venv
 	$(PY) manage.py build_translations
@@ -59,9 +68,10 @@ test-postgres: messages
 	$(TEST_ENV) DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) REDIS_TEST_URL=$(REDIS_TEST_URL) \
 		$(PYTEST) -m "not browser" $(PYTEST_ARGS)
 
-lint: venv
+lint: venv node_modules
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
 
 format: venv
 	$(VENV)/bin/ruff format .

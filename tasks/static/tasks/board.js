@@ -62,12 +62,11 @@ import { api } from "../js/core/api.js";
     ]);
   }
 
-  let dragging = false, renderPending = false;
+  let dragging = false;
   function render() {
     // Re-rendering under a drag in progress would pull the card out of the user's hand;
-    // live updates wait until the drop.
-    if (dragging) { renderPending = true; return; }
-    renderPending = false;
+    // live updates wait until the drop (moveNow renders after every drop).
+    if (dragging) return;
     statusesById = Object.fromEntries(statuses.map(function (s) { return [s.id, s]; }));
     boardNode.querySelectorAll(".board-column").forEach(function (col) {
       const statusId = Number(col.dataset.statusId);

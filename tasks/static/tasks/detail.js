@@ -260,13 +260,13 @@ import { api } from "../js/core/api.js";
     let active = 0, matches = [];
     function mentionQuery() {
       const before = area.value.slice(0, area.selectionStart);
-      const m = /(^|\s)@([\w.\-]{0,30})$/.exec(before);
+      const m = /(^|\s)@([\w.-]{0,30})$/.exec(before);
       return m ? m[2] : null;
     }
     function closeList() { list.hidden = true; matches = []; }
     function pick(username) {
       const pos = area.selectionStart;
-      const before = area.value.slice(0, pos).replace(/@([\w.\-]{0,30})$/, "@" + username + " ");
+      const before = area.value.slice(0, pos).replace(/@([\w.-]{0,30})$/, "@" + username + " ");
       area.value = before + area.value.slice(pos);
       area.selectionStart = area.selectionEnd = before.length;
       closeList();
