@@ -132,7 +132,7 @@ def test_viewer_reads_but_cannot_write(api_for, room, viewer):
 
 def test_mentions_are_validated_stored_and_notified(api, room, carol, other_user, monkeypatch):
     sent = []
-    monkeypatch.setattr("rooms.services.notify", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("rooms.services.messages.notify", lambda **kw: sent.append(kw))
     r = api.post(f"/api/rooms/{room.pk}/messages/", {"content": "@carol please check, @olga too, @nobody"})
     assert r.status_code == 201
     assert r.json()["metadata"]["mentions"] == [{"id": carol.pk, "username": "carol"}]
@@ -141,7 +141,7 @@ def test_mentions_are_validated_stored_and_notified(api, room, carol, other_user
 
 def test_adding_a_member_notifies_room_invite(api, room, make_user, monkeypatch):
     sent = []
-    monkeypatch.setattr("rooms.services.notify", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("rooms.services.members.notify", lambda **kw: sent.append(kw))
     dave = make_user("dave")
     r = api.post(f"/api/rooms/{room.pk}/members/", {"user": dave.pk, "role": "viewer"})
     assert r.status_code == 201 and r.json()["role"] == "viewer"

@@ -33,7 +33,7 @@ def refuse(*args, **kwargs):
 
 
 def test_a_failed_room_upload_takes_its_file_and_thumbnail_back(room, user, media, monkeypatch):
-    monkeypatch.setattr(room_services, "audit_record", refuse)
+    monkeypatch.setattr(room_services.files, "audit_record", refuse)
     upload = SimpleUploadedFile("gauge.png", png(), content_type="image/png")
     with pytest.raises(RuntimeError):
         room_services.file_upload(room=room, by=user, upload=upload)
