@@ -220,12 +220,15 @@ class TaskAdmin(AuditTimelineMixin, SimpleHistoryAdmin, VersionedAdmin):
             self.message_user(request, f"{exc.message} {exc.details or ''}", messages.ERROR)
 
     def delete_model(self, request, obj):
-        services.task_delete(task=Task.objects.get(pk=obj.pk), by=request.user, force=True)
+        try:
+            services.task_delete(task=Task.objects.get(pk=obj.pk), by=request.user, force=True)
+        except DomainError as exc:  # the service's refusal, e.g. an archived (read-only) project
+            self.message_user(request, exc.message, messages.ERROR)
 
     def delete_queryset(self, request, queryset):
         for task in queryset:
             if not Task.all_objects.filter(pk=task.pk, is_deleted=True).exists():
-                services.task_delete(task=Task.objects.get(pk=task.pk), by=request.user, force=True)
+                self.delete_model(request, task)
 
 
 def _restore(modeladmin, request, queryset, *, cascade: bool):
@@ -248,6 +251,10 @@ def _restore(modeladmin, request, queryset, *, cascade: bool):
                 progress = True
             except Conflict:
                 continue
+            except DomainError as exc:  # the service's refusal, e.g. an archived (read-only) project
+                pending.remove(task)
+                progress = True
+                modeladmin.message_user(request, f"#{task.pk} {task.title}: {exc.message}", messages.ERROR)
     for task in pending:
         refused.append(f"#{task.pk} {task.title}")
     if restored:

@@ -7,8 +7,11 @@
 - Department managers see every project of their department (read only unless also a member).
 - Anyone else: the project does not exist for them (404, never 403).
 
-API code calls `require_view` / `require_edit` / `require_owner`: they raise NotFound for an
-invisible project and Forbidden for a visible one the user may not change.
+The write services (tasks/services/) call `require_edit` / `require_owner` /
+`require_template_edit` with their `by=`: NotFound for an invisible project, Forbidden for a
+visible one the user may not change. Views only look up what the caller may see (404) and call
+the service. `by=None` is the system itself (automation actions run what a project owner's
+rule asked for), so it is not checked again.
 """
 
 import time
@@ -111,6 +114,8 @@ def require_view(user, project) -> None:
 
 
 def require_edit(user, project) -> None:
+    if user is None:
+        return
     require_view(user, project)
     if not can_edit_project(user, project):
         if isinstance(project, Project) and project.archived:
@@ -119,9 +124,19 @@ def require_edit(user, project) -> None:
 
 
 def require_owner(user, project) -> None:
+    if user is None:
+        return
     require_view(user, project)
     if not is_project_owner(user, project):
         raise Forbidden(_("Only project owners can do this."))
+
+
+def require_template_edit(user, template) -> None:
+    """Templates are shared: everyone signed in reads them; the creator or an admin changes them."""
+    if user is None:
+        return
+    if not (is_admin(user) or template.created_by_id == user.pk):
+        raise Forbidden(_("Only the creator or an administrator can change this template."))
 
 
 def can_view_task(user, task) -> bool:

@@ -7,12 +7,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contorl import ratelimits
-from contorl.accounts.permissions import is_admin
-from contorl.errors import Forbidden, NotFound
+from contorl.errors import NotFound
 from contorl.lookups import visible_or_404
 from contorl.versioning import require_version
 
-from .. import permissions, selectors, services
+from .. import selectors, services
 from ..models import CustomField, ProjectMember, ProjectTemplate, Status
 from ..openapi import BoardOut
 from .base import Base, json_body, validated
@@ -58,7 +57,6 @@ class ProjectViewSet(Base):
 
     def partial_update(self, request, pk=None, partial=True):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         version = require_version(json_body(request))
         serializer = ProjectSerializer(project, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
@@ -71,7 +69,6 @@ class ProjectViewSet(Base):
 
     def destroy(self, request, pk=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         services.project_delete(project=project, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -90,7 +87,6 @@ class ProjectViewSet(Base):
     @members.mapping.post
     def members_add(self, request, pk=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         data = validated(MemberSerializer, json_body(request))
         member = services.member_add(project=project, by=request.user, **data)
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
@@ -106,7 +102,6 @@ class ProjectViewSet(Base):
     )
     def member_detail(self, request, pk=None, user_id=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         member = self._member(project, user_id)
         version = require_version(json_body(request))
         role = serializers.ChoiceField(choices=ProjectMember.Role.choices).run_validation(request.data.get("role"))
@@ -117,9 +112,6 @@ class ProjectViewSet(Base):
     def member_remove(self, request, pk=None, user_id=None):
         project = self.get_object()
         member = self._member(project, user_id)
-        # Anyone may leave; removing others needs ownership.
-        if member.user_id != request.user.pk:
-            permissions.require_owner(request.user, project)
         services.member_remove(member=member, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -133,7 +125,6 @@ class ProjectViewSet(Base):
     @statuses.mapping.post
     def statuses_create(self, request, pk=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         data = validated(StatusSerializer, json_body(request))
         created = services.status_create(project=project, by=request.user, **data)
         return Response(selectors.status_payload(created), status=status.HTTP_201_CREATED)
@@ -148,7 +139,6 @@ class ProjectViewSet(Base):
     @custom_fields.mapping.post
     def custom_fields_create(self, request, pk=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         data = validated(CustomFieldSerializer, json_body(request))
         field = services.custom_field_create(project=project, by=request.user, **data)
         return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
@@ -157,7 +147,6 @@ class ProjectViewSet(Base):
     @action(detail=True, methods=["post"], url_path="save-as-template", serializer_class=SaveAsTemplateSerializer)
     def save_as_template(self, request, pk=None):
         project = self.get_object()
-        permissions.require_owner(request.user, project)
         data = validated(SaveAsTemplateSerializer, json_body(request))
         template = services.project_save_as_template(project=project, by=request.user, **data)
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
@@ -177,7 +166,6 @@ class StatusViewSet(Base):
 
     def partial_update(self, request, pk=None):
         obj = self.get_object()
-        permissions.require_owner(request.user, obj.project)
         version = require_version(json_body(request))
         data = validated(StatusSerializer, request.data, partial=True)
         obj = services.status_update(status=obj, version=version, by=request.user, **data)
@@ -185,7 +173,6 @@ class StatusViewSet(Base):
 
     def destroy(self, request, pk=None):
         obj = self.get_object()
-        permissions.require_owner(request.user, obj.project)
         services.status_delete(status=obj, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -204,7 +191,6 @@ class CustomFieldViewSet(Base):
 
     def partial_update(self, request, pk=None):
         obj = self.get_object()
-        permissions.require_owner(request.user, obj.project)
         version = require_version(json_body(request))
         data = validated(CustomFieldSerializer, request.data, partial=True)
         data.pop("key", None)  # keys are referenced by formulas and stored values: immutable
@@ -213,7 +199,6 @@ class CustomFieldViewSet(Base):
 
     def destroy(self, request, pk=None):
         obj = self.get_object()
-        permissions.require_owner(request.user, obj.project)
         services.custom_field_delete(field=obj, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -223,10 +208,6 @@ class ProjectTemplateViewSet(Base):
 
     serializer_class = TemplateSerializer
     queryset = ProjectTemplate.objects.none()  # for the schema generator only
-
-    def _editable(self, template):
-        if not (is_admin(self.request.user) or template.created_by_id == self.request.user.pk):
-            raise Forbidden("Only the creator or an administrator can change this template.")
 
     def get_queryset(self):
         return selectors.template_list()
@@ -248,7 +229,6 @@ class ProjectTemplateViewSet(Base):
 
     def partial_update(self, request, pk=None):
         template = self.get_object()
-        self._editable(template)
         version = require_version(json_body(request))
         data = validated(TemplateSerializer, request.data, partial=True)
         template = services.template_update(template=template, version=version, by=request.user, **data)
@@ -256,6 +236,5 @@ class ProjectTemplateViewSet(Base):
 
     def destroy(self, request, pk=None):
         template = self.get_object()
-        self._editable(template)
         services.template_delete(template=template, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -38,11 +38,6 @@ class TaskViewSet(TaskDiscussionActions, Base):
 
         return visible_or_404(selectors.task_lookup(), self.kwargs["pk"], may_see=may_see)
 
-    def _editable_task(self, **kwargs) -> Task:
-        task = self.get_object(**kwargs)
-        permissions.require_edit(self.request.user, task.project)
-        return task
-
     def list(self, request):
         include_deleted = bool_param(request.query_params.get("include_deleted", "false"))
         if include_deleted and not permissions.can_see_deleted(request.user):
@@ -76,13 +71,12 @@ class TaskViewSet(TaskDiscussionActions, Base):
         except NotFound:
             # Same answer for "no such project" and "not yours": never leak existence.
             raise ValidationFailed.field("project", f'Invalid pk "{raw_project}" - object does not exist.') from None
-        permissions.require_edit(request.user, project)
         fields = task_fields(body, partial=False)
         task = services.task_create(project=project, by=request.user, **fields)
         return Response(selectors.written_task_payload(task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None, partial=True):
-        task = self._editable_task()
+        task = self.get_object()
         version = require_version(json_body(request))
         fields = task_fields(request.data, partial=True)
         if not partial:
@@ -94,9 +88,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
         return self.partial_update(request, pk, partial=False)
 
     def destroy(self, request, pk=None):
-        task = self._editable_task()
-        if task.is_deleted:
-            raise NotFound()
+        task = self.get_object()
         force = bool_param(request.query_params.get("force", "false"))
         version = int_param(request, "version")
         services.task_delete(task=task, by=request.user, force=force, version=version)
@@ -106,7 +98,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
     @action(detail=True, methods=["post"], serializer_class=RestoreInput)
     def restore(self, request, pk=None):
         # Members may undo deletes in their projects even though they cannot list deleted tasks.
-        task = self._editable_task(deleted_ok=True)
+        task = self.get_object(deleted_ok=True)
         data = validated(RestoreInput, request.data if isinstance(request.data, dict) else {})
         done = services.task_restore(task=task, by=request.user, cascade=data["cascade"])
         return Response(
@@ -142,7 +134,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
     @extend_schema(request=DependencyInput, responses={201: DependencyOut})
     @dependencies.mapping.post
     def dependencies_add(self, request, pk=None):
-        task = self._editable_task()
+        task = self.get_object()
         data = validated(DependencyInput, json_body(request))
         other = selectors.live_task_in_project(task.project_id, data["depends_on"])
         if other is None:
@@ -152,7 +144,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
 
     @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<depends_on>\d{1,18})")
     def dependency_remove(self, request, pk=None, depends_on=None):
-        task = self._editable_task()
+        task = self.get_object()
         dep = selectors.task_dependency(task, depends_on)
         if dep is None:
             raise NotFound()

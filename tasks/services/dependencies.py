@@ -14,6 +14,7 @@ from contorl.errors import (
     ValidationFailed,
 )
 
+from .. import permissions
 from ..models import (
     Project,
     Task,
@@ -170,6 +171,7 @@ def _chunks(items: list, size: int):
 
 @transaction.atomic
 def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
+    permissions.require_edit(by, task.project)
     if depends_on.project_id != task.project_id:
         raise ValidationFailed.field("depends_on", _(NOT_IN_PROJECT))
     if depends_on.is_deleted or task.is_deleted:
@@ -203,6 +205,7 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
 @transaction.atomic
 def dependency_remove(*, dependency: TaskDependency, by) -> None:
     task = dependency.task
+    permissions.require_edit(by, task.project)
     audit.record(
         "task.dependency_remove",
         actor=by,

@@ -53,6 +53,7 @@ def _mentioned_users(task: Task, body: str):
 
 @transaction.atomic
 def comment_create(*, task: Task, by, body: str) -> Comment:
+    permissions.require_edit(by, task.project)
     if not body or not body.strip():
         raise ValidationFailed.field("body", _("A comment cannot be empty."))
     comment = Comment.objects.create(task=task, author=by, body=body)
@@ -74,6 +75,7 @@ def comment_create(*, task: Task, by, body: str) -> Comment:
 
 @transaction.atomic
 def comment_update(*, comment: Comment, version: int, by, body: str) -> Comment:
+    permissions.require_edit(by, comment.task.project)
     if comment.author_id != by.pk:
         raise Forbidden(_("Only the author can edit a comment."))
     if not body or not body.strip():
@@ -101,6 +103,7 @@ def comment_update(*, comment: Comment, version: int, by, body: str) -> Comment:
 
 @transaction.atomic
 def comment_delete(*, comment: Comment, by) -> None:
+    permissions.require_edit(by, comment.task.project)
     if comment.author_id != by.pk and not permissions.is_project_owner(by, comment.task.project_id):
         raise Forbidden(_("Only the author or a project owner can delete a comment."))
     audit.record("task.comment_delete", actor=by, obj=comment, sensitivity=Sensitivity.LOW)
@@ -169,6 +172,7 @@ def clean_filename(name) -> str:
 
 @transaction.atomic
 def attachment_create(*, task: Task, by, upload, name: str | None = None) -> Attachment:
+    permissions.require_edit(by, task.project)
     original = clean_filename(name if name is not None else getattr(upload, "name", ""))
     size = upload.size
     if size > settings.UPLOAD_MAX_BYTES:
@@ -210,6 +214,7 @@ def attachment_create(*, task: Task, by, upload, name: str | None = None) -> Att
 
 @transaction.atomic
 def attachment_delete(*, attachment: Attachment, by) -> None:
+    permissions.require_edit(by, attachment.task.project)
     if attachment.uploaded_by_id != by.pk and not permissions.is_project_owner(by, attachment.task.project_id):
         raise Forbidden(_("Only the uploader or a project owner can delete an attachment."))
     audit.record("task.attachment_delete", actor=by, obj=attachment, sensitivity=Sensitivity.LOW)

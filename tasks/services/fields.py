@@ -16,7 +16,7 @@ from contorl.errors import (
 from contorl.events import project_group
 from contorl.versioning import versioned_update
 
-from .. import formulas
+from .. import formulas, permissions
 from ..models import (
     CustomField,
     Project,
@@ -81,6 +81,7 @@ def _check_field_definition(project: Project, *, key: str, type: str, options, f
 
 @transaction.atomic
 def custom_field_create(*, project: Project, by, key: str, name: str, type: str, options=None, formula="", order=None):
+    permissions.require_owner(by, project)
     options = options or []
     if CustomField.objects.filter(project=project, key=key).exists():
         raise ValidationFailed.field("key", _("This project already has a field with this key."))
@@ -102,6 +103,7 @@ def custom_field_create(*, project: Project, by, key: str, name: str, type: str,
 
 @transaction.atomic
 def custom_field_update(*, field: CustomField, version: int, by, **fields) -> CustomField:
+    permissions.require_owner(by, field.project)
     allowed = {k: v for k, v in fields.items() if k in ("name", "type", "options", "formula", "order")}
     merged = {
         "key": field.key,
@@ -119,6 +121,7 @@ def custom_field_update(*, field: CustomField, version: int, by, **fields) -> Cu
 
 @transaction.atomic
 def custom_field_delete(*, field: CustomField, by) -> None:
+    permissions.require_owner(by, field.project)
     users = [
         f.key
         for f in CustomField.objects.filter(project_id=field.project_id, type="formula").exclude(pk=field.pk)

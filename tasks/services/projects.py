@@ -117,6 +117,7 @@ def _apply_template_data(project: Project, data: dict, by) -> None:
 
 @transaction.atomic
 def project_update(*, project: Project, version: int, by, **fields) -> Project:
+    permissions.require_owner(by, project)
     allowed = {k: v for k, v in fields.items() if k in ("name", "description", "archived", "department")}
     if "department" in allowed and not by.is_admin and _pk(allowed["department"]) != project.department_id:
         raise Forbidden(_("Only administrators can move a project to another department."))
@@ -130,6 +131,7 @@ def project_update(*, project: Project, version: int, by, **fields) -> Project:
 def project_delete(*, project: Project, by) -> None:
     """Hard delete (owners/admins): its tasks, comments and attachments go with it, the
     audit log keeps the record, and open boards of the project are closed (4404)."""
+    permissions.require_owner(by, project)
     tasks = Task.all_objects.filter(project=project)
     files = list(Attachment.objects.filter(task__project=project).values_list("file", flat=True))
     audit.record(
@@ -176,6 +178,7 @@ def _owner_count(project: Project) -> int:
 
 @transaction.atomic
 def member_add(*, project: Project, user, role: str, by) -> ProjectMember:
+    permissions.require_owner(by, project)
     if not user.is_active:
         raise ValidationFailed.field("user", _("This user is inactive."))
     if ProjectMember.objects.filter(project=project, user=user).exists():
@@ -223,6 +226,7 @@ def _source_text(lazy) -> str:
 
 @transaction.atomic
 def member_update(*, member: ProjectMember, role: str, version: int, by) -> ProjectMember:
+    permissions.require_owner(by, member.project)
     if member.role == ProjectMember.Role.OWNER and role != member.role and _owner_count(member.project) <= 1:
         raise Conflict(_("A project needs at least one owner."))
     changes = _changes(member, {"role": role})
@@ -234,6 +238,8 @@ def member_update(*, member: ProjectMember, role: str, version: int, by) -> Proj
 
 @transaction.atomic
 def member_remove(*, member: ProjectMember, by) -> None:
+    if by is None or member.user_id != by.pk:  # anyone may leave; removing others needs ownership
+        permissions.require_owner(by, member.project)
     if member.role == ProjectMember.Role.OWNER and _owner_count(member.project) <= 1:
         raise Conflict(_("A project needs at least one owner."))
     audit.record(
@@ -262,6 +268,7 @@ def _status_name_free(project, name, exclude=None) -> None:
 
 @transaction.atomic
 def status_create(*, project: Project, by, name: str, color: str = "#8b949e", order=None, is_done=False) -> Status:
+    permissions.require_owner(by, project)
     _status_name_free(project, name)
     if order is None:
         order = (Status.objects.filter(project=project).aggregate(m=Max("order"))["m"] or -1) + 1
@@ -278,6 +285,7 @@ def status_create(*, project: Project, by, name: str, color: str = "#8b949e", or
 
 @transaction.atomic
 def status_update(*, status: Status, version: int, by, **fields) -> Status:
+    permissions.require_owner(by, status.project)
     allowed = {k: v for k, v in fields.items() if k in ("name", "color", "order", "is_done")}
     if "name" in allowed:
         _status_name_free(status.project_id, allowed["name"], exclude=status)
@@ -289,6 +297,7 @@ def status_update(*, status: Status, version: int, by, **fields) -> Status:
 
 @transaction.atomic
 def status_delete(*, status: Status, by) -> None:
+    permissions.require_owner(by, status.project)
     # Deleted tasks still point at their status (restore must put them back somewhere).
     if Task.all_objects.filter(status=status).exists():
         raise Conflict(_("Move or delete the tasks in this column first (deleted tasks included)."))
@@ -390,6 +399,7 @@ def template_create(*, by, name: str, description: str = "", data: dict | None =
 
 @transaction.atomic
 def template_update(*, template: ProjectTemplate, version: int, by, **fields) -> ProjectTemplate:
+    permissions.require_template_edit(by, template)
     allowed = {k: v for k, v in fields.items() if k in ("name", "description", "data")}
     if "data" in allowed:
         clean_template_data(allowed["data"])
@@ -402,10 +412,12 @@ def template_update(*, template: ProjectTemplate, version: int, by, **fields) ->
 
 @transaction.atomic
 def template_delete(*, template: ProjectTemplate, by) -> None:
+    permissions.require_template_edit(by, template)
     audit.record("project_template.delete", actor=by, obj=template, sensitivity=Sensitivity.LOW)
     template.delete()
 
 
 @transaction.atomic
 def project_save_as_template(*, project: Project, by, name: str, description: str = "") -> ProjectTemplate:
+    permissions.require_owner(by, project)
     return template_create(by=by, name=name, description=description, data=template_snapshot(project))

@@ -18,6 +18,7 @@ from contorl.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from contorl.lookups import visible_or_404
 from contorl.versioning import require_version, versioned_update
 from notifications.services import notify
 
@@ -127,6 +128,7 @@ def _with_formulas(project_id: int, task: Task, fields: dict, custom_input) -> d
 
 @transaction.atomic
 def task_create(*, project: Project, by, title: str, status: Status | None = None, **fields) -> Task:
+    permissions.require_edit(by, project)
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
@@ -173,6 +175,7 @@ def _notify_assignee(task: Task, by) -> None:
 @transaction.atomic
 def task_update(*, task: Task, version: int, by, **fields) -> Task:
     """Change a task's own fields (PATCH, board moves, bulk items, admin edits)."""
+    permissions.require_edit(by, task.project)
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
@@ -239,6 +242,7 @@ def task_delete(*, task: Task, by, force: bool = False, version: int | None = No
     Refused with has_blockers when live tasks depend on any of them, unless `force`.
     Publishes one task_deleted per task (the task first, then its subtasks).
     """
+    permissions.require_edit(by, task.project)
     if task.is_deleted:
         raise NotFound()
     subtasks = _live_descendants(task)
@@ -285,6 +289,7 @@ def task_restore(*, task: Task, by, cascade: bool = True) -> list[Task]:
     """Undo a soft delete. `cascade` also restores the subtasks deleted together with it
     (same deleted_at) - never those deleted earlier on their own.
     Publishes one task_restored per restored task (the task first)."""
+    permissions.require_edit(by, task.project)
     if not task.is_deleted:
         raise Conflict(_("This task is not deleted."))
     if task.parent_id and Task.all_objects.filter(pk=task.parent_id, is_deleted=True).exists():
@@ -330,6 +335,10 @@ def task_bulk_update(*, items, by, parse: Callable[[Task, dict], dict]) -> dict:
         )
     if len(items) > MAX_BULK_ITEMS:
         raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": MAX_BULK_ITEMS})
+
+    def may_see(task: Task) -> bool:
+        return permissions.can_view_project(by, task.project)
+
     succeeded, failed = [], []
     for item in items:
         raw_id = item.get("id") if isinstance(item, dict) else None
@@ -338,10 +347,8 @@ def task_bulk_update(*, items, by, parse: Callable[[Task, dict], dict]) -> dict:
             if not isinstance(raw_id, int) or isinstance(raw_id, bool):
                 raise ValidationFailed.field("id", _("A task id (integer) is required."))
             with transaction.atomic():
-                task = Task.objects.select_related("project").filter(pk=raw_id).first()
-                if task is None or not permissions.can_view_project(by, task.project):
-                    raise NotFound()
-                permissions.require_edit(by, task.project)
+                # Visibility here (not_found); the right to change it is task_update's (permission_denied).
+                task = visible_or_404(Task.objects.select_related("project"), raw_id, may_see=may_see)
                 version = require_version(item)
                 fields = parse(task, item)
                 task = task_update(task=task, version=version, by=by, **fields)
