@@ -1,6 +1,5 @@
 """REST endpoints for incident rooms: parse, call one service or selector, render."""
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -15,7 +14,7 @@ from contorl.storage import download_response
 from contorl.versioning import require_version
 
 from . import payloads, presence, selectors, services
-from .models import Message, Role, Room, RoomMember, RoomTemplate, Severity
+from .models import Message, Role, Room, RoomTemplate, Severity
 from .openapi import (
     MessageEditOut,
     MessagePageOut,
@@ -89,9 +88,7 @@ def resolve_task(user, data: dict) -> None:
     """Swap a task id for the Task, if the caller may see it (else 400, never a leak)."""
     if data.get("task") is None:
         return
-    from tasks.permissions import visible_tasks
-
-    task = visible_tasks(user).filter(pk=data["task"]).first()
+    task = selectors.visible_task(user, data["task"])
     if task is None:
         raise ValidationFailed.field("task", "No such task.")
     data["task"] = task
@@ -133,7 +130,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         resolve_task(request.user, data)
         template_id = data.pop("template", None)
         if template_id is not None:
-            template = RoomTemplate.objects.filter(pk=template_id).first()
+            template = selectors.template_or_none(template_id)
             if template is None:
                 raise ValidationFailed.field("template", "No such template.")
             room = services.room_create_from_template(
@@ -170,9 +167,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
             return Response([payloads.member_payload(m) for m in selectors.members_of(room)])
         require_owner(room, request.user)
         data = _valid(MemberInput, request.data)
-        User = get_user_model()
-        lookup = {"pk": data["user"]} if "user" in data else {"username": data.get("username", "")}
-        target = User.objects.filter(is_active=True, **lookup).first()
+        target = selectors.active_user(user_id=data.get("user"), username=data.get("username", ""))
         if target is None:
             raise ValidationFailed.field("user", "No such user.")
         member = services.member_add(room=room, user=target, role=data["role"], by=request.user)
@@ -182,9 +177,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<member_id>\d{1,18})")
     def member_detail(self, request, pk=None, member_id=None):
         room, _role = self._room(pk)
-        member = RoomMember.objects.select_related("user", "room").filter(room=room, pk=member_id).first()
-        if member is None:
-            raise NotFound()
+        member = selectors.member_of(room, member_id)
         if request.method == "DELETE":
             services.member_remove(member=member, by=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -257,7 +250,7 @@ class RoomViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     def files(self, request, pk=None):
         room, _role = self._room(pk)
         if request.method == "GET":
-            return Response([payloads.file_payload(f) for f in room.files.select_related("uploaded_by")[:100]])
+            return Response([payloads.file_payload(f) for f in selectors.files_of(room)])
         require_write(room, request.user)
         room_file = services.file_upload(room=room, by=request.user, upload=request.FILES.get("file"))
         return Response(payloads.file_payload(room_file), status=status.HTTP_201_CREATED)
@@ -269,10 +262,7 @@ class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     lookup_value_regex = r"\d{1,18}"
 
     def retrieve(self, request, pk=None):
-        message = selectors.message_for(request.user, pk)
-        if message.deleted_at is not None:
-            raise NotFound()
-        return Response(payloads.message_payload(message))
+        return Response(payloads.message_payload(selectors.live_message_for(request.user, pk)))
 
     def partial_update(self, request, pk=None):
         message = selectors.message_for(request.user, pk)
@@ -296,9 +286,7 @@ class MessageViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     @extend_schema(responses=MessageEditOut(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
-        message = selectors.message_for(request.user, pk)
-        if message.deleted_at is not None:
-            raise NotFound()
+        message = selectors.live_message_for(request.user, pk)
         return Response([payloads.edit_payload(e) for e in selectors.message_history(message)])
 
     @extend_schema(request=ReactionInput, responses={201: ReactionOut, 200: ReactionOut})
@@ -323,18 +311,12 @@ class RoomTemplateViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
     queryset = RoomTemplate.objects.none()  # for the schema
     lookup_value_regex = r"\d{1,18}"
 
-    def _template(self, pk) -> RoomTemplate:
-        template = RoomTemplate.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-        if template is None:
-            raise NotFound()
-        return template
-
     def list(self, request):
-        page = self.paginate_queryset(RoomTemplate.objects.order_by("name"))
+        page = self.paginate_queryset(selectors.templates())
         return self.get_paginated_response([payloads.template_payload(t) for t in page])
 
     def retrieve(self, request, pk=None):
-        return Response(payloads.template_payload(self._template(pk)))
+        return Response(payloads.template_payload(selectors.template_for(pk)))
 
     def create(self, request):
         data = _valid(TemplateInput, request.data)
@@ -342,21 +324,21 @@ class RoomTemplateViewSet(ratelimits.RateLimitedViewMixin, GenericViewSet):
         return Response(payloads.template_payload(template), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
-        template = self._template(pk)
+        template = selectors.template_for(pk)
         version = require_version(request.data)
         fields = _valid(TemplateInput, request.data, partial=True)
         template = services.template_update(template=template, by=request.user, version=version, fields=fields)
         return Response(payloads.template_payload(template))
 
     def destroy(self, request, pk=None):
-        services.template_delete(template=self._template(pk), by=request.user)
+        services.template_delete(template=selectors.template_for(pk), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=RoomInput, responses={201: RoomInput})
     @action(detail=True, methods=["post"])
     def open(self, request, pk=None):
         """Open a room from this template in one step: {"location"?, "title"?}."""
-        template = self._template(pk)
+        template = selectors.template_for(pk)
         data = _valid(RoomInput, request.data, partial=True)
         room = services.room_create_from_template(
             template=template, by=request.user, location=data.get("location", ""), title=data.get("title", "")

@@ -28,6 +28,10 @@ def role_of(room_id: int, user) -> str | None:
     return Role.OWNER if is_admin(user) else None
 
 
+def can_view(room_id: int, user) -> bool:
+    return role_of(room_id, user) is not None
+
+
 def require_view(room: Room, user) -> str:
     """The user's role; NotFound (never leak existence) when they may not see the room."""
     role = role_of(room.pk, user)

@@ -1,14 +1,17 @@
 """Reads that matter, with their joins and prefetches done."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from contorl.errors import NotFound, ValidationFailed
+from contorl.errors import ValidationFailed
+from contorl.lookups import visible_or_404
+from tasks.permissions import visible_tasks
 
-from .models import Message, MessageEditHistory, Reaction, Room, RoomFile, RoomMember
-from .permissions import is_admin, require_view
+from .models import Message, MessageEditHistory, Reaction, Room, RoomFile, RoomMember, RoomTemplate
+from .permissions import can_view, is_admin, require_view
 
 PAGE_MAX = 200
 
@@ -31,18 +34,20 @@ def rooms_for(user, *, status: str = "", severity: str = "", q: str = "") -> Que
 
 def room_for(user, room_id) -> tuple[Room, str]:
     """The room and the caller's role, or NotFound (also for rooms they may not see)."""
-    try:
-        room_id = int(room_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    room = Room.objects.select_related("created_by").filter(pk=room_id).first()
-    if room is None:
-        raise NotFound()
+    room = visible_or_404(Room.objects.select_related("created_by"), room_id)
     return room, require_view(room, user)
 
 
 def members_of(room: Room) -> QuerySet:
     return RoomMember.objects.filter(room=room).select_related("user").order_by("user__username")
+
+
+def member_of(room: Room, member_id) -> RoomMember:
+    return visible_or_404(RoomMember.objects.select_related("user", "room").filter(room=room), member_id)
+
+
+def files_of(room: Room, *, limit: int = 100) -> list[RoomFile]:
+    return list(room.files.select_related("uploaded_by")[:limit])
 
 
 def _messages(room: Room) -> QuerySet:
@@ -123,15 +128,15 @@ def _search(qs: QuerySet, q: str, *, limit: int, newest_first=("-seq",)) -> list
 
 
 def message_for(user, message_id) -> Message:
-    try:
-        message_id = int(message_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    message = Message.objects.select_related("room", "sender").filter(pk=message_id).first()
-    if message is None:
-        raise NotFound()
-    require_view(message.room, user)
-    return message
+    """A message in a room the user may see, deleted ones included (edit and delete decide)."""
+    qs = Message.objects.select_related("room", "sender")
+    return visible_or_404(qs, message_id, may_see=lambda m: can_view(m.room_id, user))
+
+
+def live_message_for(user, message_id) -> Message:
+    """Like message_for, but a deleted message is NotFound too."""
+    qs = Message.objects.select_related("room", "sender").filter(deleted_at__isnull=True)
+    return visible_or_404(qs, message_id, may_see=lambda m: can_view(m.room_id, user))
 
 
 def message_history(message: Message) -> list[MessageEditHistory]:
@@ -139,12 +144,32 @@ def message_history(message: Message) -> list[MessageEditHistory]:
 
 
 def file_for(user, file_id) -> RoomFile:
-    try:
-        file_id = int(file_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    room_file = RoomFile.objects.select_related("room", "uploaded_by").filter(pk=file_id).first()
-    if room_file is None:
-        raise NotFound()
-    require_view(room_file.room, user)
-    return room_file
+    qs = RoomFile.objects.select_related("room", "uploaded_by")
+    return visible_or_404(qs, file_id, may_see=lambda f: can_view(f.room_id, user))
+
+
+def templates() -> QuerySet:
+    return RoomTemplate.objects.order_by("name")
+
+
+def template_for(template_id) -> RoomTemplate:
+    """Any signed-in user may read and open every template; only writes are restricted."""
+    return visible_or_404(RoomTemplate.objects.all(), template_id)
+
+
+def template_or_none(template_id) -> RoomTemplate | None:
+    """For a form or body field: an unknown or malformed id is the caller's input error."""
+    if not str(template_id).isdigit():
+        return None
+    return RoomTemplate.objects.filter(pk=template_id).first()
+
+
+def active_user(*, user_id=None, username: str = ""):
+    """The active user with this id, else this username; None when there is none."""
+    lookup = {"pk": user_id} if user_id is not None else {"username": username}
+    return get_user_model().objects.filter(is_active=True, **lookup).first()
+
+
+def visible_task(user, task_id):
+    """The task to link a room to, if the caller may see it; None otherwise."""
+    return visible_tasks(user).filter(pk=task_id).first()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from contorl.errors import DomainError, NotFound, ValidationFailed
 
 from . import selectors, services
-from .models import Role, Room, RoomTemplate, Severity
+from .models import Role, Room, Severity
 
 NEW_ROOM_FIELDS = ("template", "title", "location", "severity")
 
@@ -26,7 +26,7 @@ def _room_list(request, *, new_room: dict | None = None, error: str = "", status
         "page": page,
         "statuses": Room.Status.choices,
         "severities": Severity.choices,
-        "templates": RoomTemplate.objects.order_by("name"),
+        "templates": selectors.templates(),
         "filters": {"status": p.get("status", ""), "severity": p.get("severity", ""), "q": p.get("q", "")},
         "query": query.urlencode(),
         # A failed "New room" comes back open, with what was typed and why it failed.
@@ -47,7 +47,7 @@ def room_new(request):
     p = request.POST
     try:
         if p.get("template"):
-            template = RoomTemplate.objects.filter(pk=p.get("template")).first()
+            template = selectors.template_or_none(p.get("template"))
             if template is None:
                 raise ValidationFailed.field("template", _("No such template."))
             room = services.room_create_from_template(
