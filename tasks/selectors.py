@@ -108,12 +108,6 @@ def task_fresh(task_id: int) -> Task:
     return tasks_with_payload_data(Task.all_objects.filter(pk=task_id)).get()
 
 
-def written_task_payload(task: Task) -> dict:
-    """After a service wrote `task`: the representation it published, else a fresh read."""
-    payload = getattr(task, "published_payload", None)
-    return payload if payload is not None else task_payload(task_fresh(task.pk))
-
-
 def project_payload(project: Project) -> dict:
     return {
         "id": project.pk,

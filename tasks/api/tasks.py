@@ -72,8 +72,8 @@ class TaskViewSet(TaskDiscussionActions, Base):
             # Same answer for "no such project" and "not yours": never leak existence.
             raise ValidationFailed.field("project", f'Invalid pk "{raw_project}" - object does not exist.') from None
         fields = task_fields(body, partial=False)
-        task = services.task_create(project=project, by=request.user, **fields)
-        return Response(selectors.written_task_payload(task), status=status.HTTP_201_CREATED)
+        written = services.task_create_published(project=project, by=request.user, **fields)
+        return Response(written.payload, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None, partial=True):
         task = self.get_object()
@@ -81,8 +81,8 @@ class TaskViewSet(TaskDiscussionActions, Base):
         fields = task_fields(request.data, partial=True)
         if not partial:
             fields.setdefault("title", task.title)
-        task = services.task_update(task=task, version=version, by=request.user, **fields)
-        return Response(selectors.written_task_payload(task))
+        written = services.task_update_published(task=task, version=version, by=request.user, **fields)
+        return Response(written.payload)
 
     def update(self, request, pk=None):
         return self.partial_update(request, pk, partial=False)

@@ -22,6 +22,7 @@ from ._common import (  # noqa: F401
     TASK_FIELDS,
     TEMPLATE_APPLY_HOOKS,
     TEMPLATE_SNAPSHOT_HOOKS,
+    TaskWrite,
 )
 from .dependencies import (  # noqa: F401
     dependency_add,
@@ -68,8 +69,10 @@ from .tasks import (  # noqa: F401
     blocked_by_deleting,
     task_bulk_update,
     task_create,
+    task_create_published,
     task_delete,
     task_move,
     task_restore,
     task_update,
+    task_update_published,
 )

@@ -4,6 +4,7 @@ import datetime
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils.translation import gettext_noop
 
@@ -70,6 +71,12 @@ def _publish_task(event_type: str, task: Task, by) -> dict:
     task_event.send(sender=Task, task=task, event_type=event_type, by=by)
     payload = task_payload(task_fresh(task.pk))
     events.publish(project_group(task.project_id), event_type, payload, actor=by)
-    # The API answers with what the boards were sent, without reading the task again.
-    task.published_payload = payload
     return payload
+
+
+class TaskWrite(NamedTuple):
+    """A task write's outcome: the row, and the payload its event carried. The API answers
+    with that payload: what the boards were sent, without reading the task again."""
+
+    task: Task
+    payload: dict

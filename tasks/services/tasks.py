@@ -36,6 +36,7 @@ from ._common import (
     MAX_SUBTASK_DEPTH,
     NOT_IN_PROJECT,
     TASK_FIELDS,
+    TaskWrite,
     _changes,
     _publish_task,
 )
@@ -126,8 +127,13 @@ def _with_formulas(project_id: int, task: Task, fields: dict, custom_input) -> d
     return out
 
 
-@transaction.atomic
 def task_create(*, project: Project, by, title: str, status: Status | None = None, **fields) -> Task:
+    return task_create_published(project=project, by=by, title=title, status=status, **fields).task
+
+
+@transaction.atomic
+def task_create_published(*, project: Project, by, title: str, status: Status | None = None, **fields) -> TaskWrite:
+    """task_create, also returning the payload its task_created event carried."""
     permissions.require_edit(by, project)
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
@@ -149,11 +155,11 @@ def task_create(*, project: Project, by, title: str, status: Status | None = Non
     task.custom_field_errors = computed.get("custom_field_errors", {})
     task._history_user = by
     task.save()
-    _publish_task("task_created", task, by)
+    payload = _publish_task("task_created", task, by)
     if task.assignee_id:
         _notify_assignee(task, by)
     audit.record("task.create", actor=by, obj=task, sensitivity=Sensitivity.LOW)
-    return task
+    return TaskWrite(task, payload)
 
 
 def _notify_assignee(task: Task, by) -> None:
@@ -172,9 +178,14 @@ def _notify_assignee(task: Task, by) -> None:
     )
 
 
-@transaction.atomic
 def task_update(*, task: Task, version: int, by, **fields) -> Task:
     """Change a task's own fields (PATCH, board moves, bulk items, admin edits)."""
+    return task_update_published(task=task, version=version, by=by, **fields).task
+
+
+@transaction.atomic
+def task_update_published(*, task: Task, version: int, by, **fields) -> TaskWrite:
+    """task_update, also returning the payload its event carried."""
     permissions.require_edit(by, task.project)
     unknown = set(fields) - set(TASK_FIELDS)
     if unknown:
@@ -196,7 +207,7 @@ def task_update(*, task: Task, version: int, by, **fields) -> Task:
         event = "task_assigned"
     else:
         event = "task_updated"
-    _publish_task(event, task, by)
+    payload = _publish_task(event, task, by)
     if task.assignee_id and task.assignee_id != old_assignee:
         _notify_assignee(task, by)
     # Last: the audit chain's lock is held from here to COMMIT (audit/services.py).
@@ -207,7 +218,7 @@ def task_update(*, task: Task, version: int, by, **fields) -> Task:
         sensitivity=Sensitivity.LOW,
         changes=changes,
     )
-    return task
+    return TaskWrite(task, payload)
 
 
 def task_move(*, task: Task, status: Status, position: int, version: int, by) -> Task:

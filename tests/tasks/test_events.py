@@ -107,6 +107,22 @@ def test_payload_is_the_api_representation(api, task):
     assert api.get(f"/api/tasks/{task.pk}/").json() == task_payload(task_fresh(task.pk))
 
 
+def test_a_write_answers_with_the_payload_its_event_carried(
+    django_capture_on_commit_callbacks, listen, api, project, statuses, task
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/tasks/", {"project": project.pk, "title": "Sent"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        patched = api.patch(
+            f"/api/tasks/{task.pk}/", {"version": task.version, "status": statuses[1].pk}, format="json"
+        )
+    assert (created.status_code, patched.status_code) == (201, 200)
+    frames = listen()
+    assert [f["type"] for f in frames] == ["task_created", "task_status_changed"]
+    # The frame's data is the payload plus who did it.
+    assert [{k: v for k, v in f["data"].items() if k != "actor"} for f in frames] == [created.json(), patched.json()]
+
+
 def test_assignment_and_mention_notify(monkeypatch, task, user, owner, viewer, outsider):
     calls = []
     from tasks.services import discussion
