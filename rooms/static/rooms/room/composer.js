@@ -41,6 +41,23 @@ export function forgetOutbox(clientId) {
   if (i >= 0) { const o = outbox[i]; outbox.splice(i, 1); if (o.li.isConnected) o.li.remove(); }
 }
 
+// The server stored a queued message (its "message" frame follows and replaces the bubble).
+export function onAck(frame) {
+  const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
+  if (o) o.li.querySelector(".msg-head").textContent = gettext("Sent");
+}
+
+// The server refused a queued message: its bubble stays, marked, and leaves the outbox.
+export function onSendError(frame) {
+  if (!frame.client_id) return;
+  const d = frame.data || {};
+  const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
+  if (!o) return;
+  o.li.classList.remove("pending"); o.li.classList.add("failed");
+  o.li.querySelector(".msg-head").textContent = interpolate(gettext("Not sent: %s"), [d.message || d.code]);
+  outbox.splice(outbox.indexOf(o), 1);
+}
+
 export function flushOutbox() {
   outbox.forEach(function (o) {
     o.li.querySelector(".msg-head").textContent = gettext("Sending…");

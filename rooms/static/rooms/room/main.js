@@ -4,11 +4,11 @@
 //   list.js      the stream (order, history, unread)    message.js  one message
 //   composer.js  writing, replies, mentions, uploads     actions.js  react, edit, delete
 //   presence.js  typing, online, members, settings       picker.js   the emoji picker
-import { gettext, interpolate } from "../../js/core/i18n.js";
+import { gettext } from "../../js/core/i18n.js";
 import { liveSocket } from "../../js/core/live.js";
 import { runSearch } from "../search.js";
 import { onReaction } from "./actions.js";
-import { flushOutbox, outbox } from "./composer.js";
+import { flushOutbox, onAck, onSendError, outbox } from "./composer.js";
 import { connection, room, ui } from "./context.js";
 import {
   accept, atBottom, hashSeq, jumpTo, lastSeq, loadAround, loadLatest, refreshShown, refreshes, removeShown, replace, unread,
@@ -64,23 +64,8 @@ function onFrame(frame) {
       if (rereadAfterResume) { rereadAfterResume = false; refreshShown(); }
       break;
     case "message": accept(frame.data); break;
-    case "ack": {
-      const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
-      if (o) o.li.querySelector(".msg-head").textContent = gettext("Sent");
-      break;
-    }
-    case "error": {
-      const d = frame.data || {};
-      if (frame.client_id) {
-        const o = outbox.find(function (x) { return x.clientId === frame.client_id; });
-        if (o) {
-          o.li.classList.remove("pending"); o.li.classList.add("failed");
-          o.li.querySelector(".msg-head").textContent = interpolate(gettext("Not sent: %s"), [d.message || d.code]);
-          outbox.splice(outbox.indexOf(o), 1);
-        }
-      }
-      break;
-    }
+    case "ack": onAck(frame); break;
+    case "error": onSendError(frame); break;
     case "message_edited": replace(frame.data); break;
     case "message_deleted": removeShown(frame.seq); break;
     case "reaction_added": case "reaction_removed": onReaction(frame.data); break;
