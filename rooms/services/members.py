@@ -10,7 +10,7 @@ from contorl.errors import ValidationFailed, VersionConflict
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
-from .. import payloads
+from .. import payloads, selectors
 from ..models import Role, Room, RoomMember
 from ..permissions import require_owner
 
@@ -22,8 +22,16 @@ def _check_role(role: str) -> str:
 
 
 @transaction.atomic
-def member_add(*, room: Room, user, role: str, by) -> RoomMember:
+def member_add(*, room: Room, role: str, by, user=None, user_id: int | None = None, username: str = "") -> RoomMember:
+    """Add `user`, or the active user with `user_id` (else `username`). Owners only.
+
+    The lookup comes after the owner check, so a non-owner learns nothing about user ids.
+    """
     require_owner(room, by)
+    if user is None:
+        user = selectors.active_user(user_id=user_id, username=username)
+        if user is None:
+            raise ValidationFailed.field("user", _("No such user."))
     return _add_member(room=room, user=user, role=role, by=by)
 
 
