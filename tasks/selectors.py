@@ -9,11 +9,12 @@ N tasks costs a constant number of queries.
 import math
 import re
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from contorl.accounts.models import User
 from contorl.errors import ValidationFailed
 from contorl.payloads import timestamp, user_brief
 
@@ -202,6 +203,15 @@ ORDERABLE = ("position", "priority", "due_date", "start_date", "estimated_hours"
 # --- lookups: what the API narrows to one row with contorl.lookups.visible_or_404 -----------
 
 
+def project_page_lookup() -> QuerySet:
+    return Project.objects.select_related("department")
+
+
+def task_page_lookup() -> QuerySet:
+    """Every task, deleted ones too, with what the task page shows beside it."""
+    return Task.all_objects.select_related("project", "status", "assignee", "parent")
+
+
 def task_lookup() -> QuerySet:
     """Every task, deleted ones too, with the project its permission check reads."""
     return Task.all_objects.select_related("project")
@@ -255,6 +265,23 @@ def dependency_payload(dep: TaskDependency) -> dict:
         "depends_on_deleted": dep.depends_on.is_deleted,
         "created_at": timestamp(dep.created_at),
     }
+
+
+def template_choices() -> list[dict]:
+    return list(ProjectTemplate.objects.order_by("name").values("id", "name"))
+
+
+def active_user_choices() -> list[dict]:
+    return list(User.objects.filter(is_active=True).order_by("username").values("id", "username"))
+
+
+def open_tasks_of(user) -> QuerySet:
+    """Tasks assigned to `user` in a not-done column, soonest due first."""
+    return (
+        Task.objects.filter(assignee=user, status__is_done=False)
+        .select_related("project", "status")
+        .order_by(F("due_date").asc(nulls_last=True), "id")
+    )
 
 
 def project_statuses(project: Project) -> QuerySet:

@@ -13,12 +13,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contorl.accounts.models import User
 from contorl.accounts.permissions import is_admin
+from contorl.errors import NotFound
+from contorl.lookups import visible_or_404
 from contorl.ratelimits import RateLimitedViewMixin
 
 from . import permissions, selectors, workload
-from .models import CustomField, Project, ProjectMember, ProjectTemplate, Task
+from .models import CustomField, Project, ProjectMember, Task
 
 
 def _priority_labels():
@@ -31,11 +32,20 @@ def _priority_labels():
     ]
 
 
+def _page_lookup(queryset, pk, *, may_see):
+    """visible_or_404 for a page: Django's 404 page, not the API's JSON envelope."""
+    try:
+        return visible_or_404(queryset, pk, may_see=may_see)
+    except NotFound:
+        raise Http404 from None
+
+
 def _visible_project(request, project_id: int) -> Project:
-    project = Project.objects.filter(pk=project_id).select_related("department").first()
-    if project is None or not permissions.can_view_project(request.user, project):
-        raise Http404
-    return project
+    return _page_lookup(
+        selectors.project_page_lookup(),
+        project_id,
+        may_see=lambda project: permissions.can_view_project(request.user, project),
+    )
 
 
 def _project_context(request, project: Project) -> dict:
@@ -69,7 +79,7 @@ def _project_context(request, project: Project) -> dict:
 @login_required
 def project_list(request):
     projects = list(selectors.project_list(user=request.user).select_related("department"))
-    templates = list(ProjectTemplate.objects.order_by("name").values("id", "name"))
+    templates = selectors.template_choices()
     return render(
         request,
         "tasks/project_list.html",
@@ -126,11 +136,9 @@ def project_settings(request, project_id: int):
             "formula": f.formula,
             "version": f.version,
         }
-        for f in CustomField.objects.filter(project=project).order_by("order", "id")
+        for f in selectors.project_custom_fields(project)
     ]
-    context["page_data"]["all_users"] = list(
-        User.objects.filter(is_active=True).order_by("username").values("id", "username")
-    )
+    context["page_data"]["all_users"] = selectors.active_user_choices()
     context["roles"] = ProjectMember.Role.choices
     context["field_types"] = CustomField.Type.choices
     return render(request, "tasks/project_settings.html", context)
@@ -138,16 +146,14 @@ def project_settings(request, project_id: int):
 
 @login_required
 def task_detail(request, task_id: int):
-    task = Task.all_objects.filter(pk=task_id).select_related("project", "status", "assignee", "parent").first()
-    if task is None:
-        raise Http404
-    if task.is_deleted:
-        # Whoever may restore it (admins, the project's members and owners, as the API
-        # allows) sees the page with its restore buttons; everyone else gets a 404.
-        if not (is_admin(request.user) or permissions.can_edit_project(request.user, task.project)):
-            raise Http404
-    elif not permissions.can_view_task(request.user, task):
-        raise Http404
+    def may_see(task: Task) -> bool:
+        if task.is_deleted:
+            # Whoever may restore it (admins, the project's members and owners, as the API
+            # allows) sees the page with its restore buttons; everyone else gets a 404.
+            return is_admin(request.user) or permissions.can_edit_project(request.user, task.project)
+        return permissions.can_view_task(request.user, task)
+
+    task = _page_lookup(selectors.task_page_lookup(), task_id, may_see=may_see)
     project = task.project
     context = _project_context(request, project)
     payload = selectors.task_payload(selectors.task_fresh(task.pk))
@@ -166,13 +172,7 @@ def project_task_redirect(request, project_id: int, task_id: int):
 
 def dashboard_context(request) -> dict:
     """The dashboard card: my open tasks, soonest due first (two queries)."""
-    from django.db.models import F
-
-    mine = (
-        Task.objects.filter(assignee=request.user, status__is_done=False)
-        .select_related("project", "status")
-        .order_by(F("due_date").asc(nulls_last=True), "id")
-    )
+    mine = selectors.open_tasks_of(request.user)
     return {"tasks": list(mine[:8]), "projects": selectors.project_list(user=request.user).count()}
 
 
