@@ -53,7 +53,10 @@ class TriggerAdmin(admin.ModelAdmin):
             messages.error(request, exc.message)
 
     def delete_model(self, request, obj):
-        services.trigger_delete(trigger=obj, by=request.user)
+        try:
+            services.trigger_delete(trigger=obj, by=request.user)
+        except DomainError as exc:  # not an owner of the trigger's project: say so, keep the row
+            messages.error(request, exc.message)
 
 
 class _ReadOnly(admin.ModelAdmin):

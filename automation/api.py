@@ -161,7 +161,6 @@ class ProjectTriggers(_Base):
     @extend_schema(request=TriggerInput, responses={201: TriggerOutput})
     def post(self, request, project_id):
         project = _project_for(request.user, project_id)
-        perms.require_owner(request.user, project)
         data = TriggerInput(data=request.data)
         data.is_valid(raise_exception=True)
         trigger = services.trigger_create(project=project, by=request.user, **data.validated_data)
@@ -177,7 +176,6 @@ class TriggerDetail(_Base):
     @extend_schema(request=TriggerPatch, responses=TriggerOutput)
     def patch(self, request, pk, project_id=None):
         trigger = _trigger_for(request.user, pk, project_id)
-        perms.require_owner(request.user, trigger.project)
         version = require_version(request.data)
         data = TriggerInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -195,7 +193,6 @@ class TriggerDetail(_Base):
     @extend_schema(responses={204: None})
     def delete(self, request, pk, project_id=None):
         trigger = _trigger_for(request.user, pk, project_id)
-        perms.require_owner(request.user, trigger.project)
         services.trigger_delete(trigger=trigger, by=request.user)
         return Response(status=204)
 
@@ -207,7 +204,6 @@ class TriggerRotateSecret(_Base):
     @extend_schema(request=VersionInput, responses=TriggerOutput)
     def post(self, request, pk):
         trigger = _trigger_for(request.user, pk)
-        perms.require_owner(request.user, trigger.project)
         version = require_version(request.data)
         try:
             trigger = services.trigger_rotate_secret(trigger=trigger, version=version, by=request.user)
@@ -236,7 +232,6 @@ class ExecutionReplay(_Base):
     @extend_schema(request=None, responses={202: ExecutionOutput})
     def post(self, request, pk, execution_id):
         trigger = _trigger_for(request.user, pk)
-        perms.require_owner(request.user, trigger.project)
         execution = visible_or_404(TriggerExecution.objects.filter(trigger=trigger), execution_id)
         replay = services.execution_replay(execution=execution, by=request.user)
         replay.refresh_from_db()

@@ -243,3 +243,22 @@ def test_trigger_list_query_count_is_flat(api_for, project, people, django_asser
     with django_assert_max_num_queries(6):
         res = api_for(people["member"]).get(url(project))
     assert len(res.json()) == 15
+
+
+def test_the_services_themselves_refuse_non_owners(project, people):
+    """The right is checked in the service (not only in the view): admin, seed and jobs call it too."""
+    from contorl.errors import Forbidden
+
+    trigger = services.trigger_create(project=project, by=people["owner"], **VALID)
+    member = people["member"]
+    refused = [
+        lambda: services.trigger_create(project=project, by=member, **VALID),
+        lambda: services.trigger_update(trigger=trigger, version=1, by=member, name="x"),
+        lambda: services.trigger_rotate_secret(trigger=trigger, version=1, by=member),
+        lambda: services.trigger_delete(trigger=trigger, by=member),
+    ]
+    for call in refused:
+        with pytest.raises(Forbidden):
+            call()
+    trigger.refresh_from_db()
+    assert trigger.version == 1 and trigger.name == VALID["name"] and Trigger.objects.count() == 1
