@@ -226,7 +226,7 @@ MATRIX = [
     # P2 is the owner's unlinked project in the manager's department: the others cannot see it
     # (400 on the field); owner and manager see it but do not manage the program. The owner
     # (no grant; PG visible to them through P) gets 404 where planning/README.md promises 403
-    # for a visible object: planning/api.py ProjectLinkViewSet.check_write checks the new
+    # for a visible object: planning.permissions.require_new_program_manager checks the new
     # program's role without the visible -> viewer floor the other checks use. Stricter, not a leak.
     (
         "POST",
