@@ -327,9 +327,10 @@ WS_HEARTBEAT_INTERVAL = env.float("WS_HEARTBEAT_INTERVAL", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=256 * 1024)
 WS_FRAME_RATE = env.str("WS_FRAME_RATE", default="30/s")
 EVENT_BUFFER_SIZE = env.int("EVENT_BUFFER_SIZE", default=10000)
-# WebSocket database calls in worker threads instead of the one shared sync thread (opt-in
-# until the production-layout fault tests pass with it; bench/PROFILE.md).
-WS_DB_THREADS = env.bool("WS_DB_THREADS", default=False)
+# WebSocket database calls in worker threads instead of the one shared sync thread, room
+# sends in per-room-bucket threads (seq order kept): on with PostgreSQL, off on the embedded
+# SQLite, which serialises writers anyway (bench/PROFILE.md, round of 2026-12-01).
+WS_DB_THREADS = env.bool("WS_DB_THREADS", default=bool(DATABASE_URL))
 ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process; a room's sends share one (seq order)
 ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
 ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again

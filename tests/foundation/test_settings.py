@@ -106,11 +106,13 @@ def test_backends_follow_the_environment(settings):
         assert issubclass(import_string(settings.CACHES["default"]["BACKEND"]), RedisCache)
         assert settings.CELERY_TASK_ALWAYS_EAGER is False
         assert settings.CELERY_BROKER_URL.startswith("redis://")
+        assert settings.WS_DB_THREADS is ("WS_DB_THREADS" not in os.environ)  # on with PostgreSQL
     else:
         assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
         assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
         assert issubclass(import_string(settings.CACHES["default"]["BACKEND"]), LocMemCache)
         assert settings.CELERY_TASK_ALWAYS_EAGER is True
+        assert settings.WS_DB_THREADS is False or "WS_DB_THREADS" in os.environ
 
 
 @pytest.mark.postgres
