@@ -24,7 +24,7 @@ def run(stack, quick: bool) -> dict:
     try:
         spread = fanout.run_one(stack, rooms, p, reference=False)
         wrote = writes.run(stack, quick)
-        patched = patch.run(stack, quick)
+        patched = patch.run(stack, quick, key="LPATCH")  # a project of its own
     finally:
         stack.stop_layout()
     reference = None

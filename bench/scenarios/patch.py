@@ -7,10 +7,10 @@ TITLE = "Task PATCH at 100 req/s (version, history, audit, publish)"
 GOAL = "p95 < 50 ms"
 
 
-def run(stack, quick: bool) -> dict:
+def run(stack, quick: bool, *, key: str = "PATCH") -> dict:
     seconds = 3 if quick else 30
     rate = 20 if quick else 100
-    data = stack.django("project", {"tasks": 500, "edges": 0, "key": "PATCH", "prefix": "patcher"})
+    data = stack.django("project", {"tasks": 500, "edges": 0, "key": key, "prefix": key.lower()})
     config = {
         "mode": "rest",
         "kind": "patch",
