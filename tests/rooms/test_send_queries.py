@@ -1,0 +1,25 @@
+"""The chat send path's database trips are pinned: a send is the hottest write there is."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rooms import services
+from rooms.consumers import _send_message
+from tests.rooms.factories import make_room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What one send costs, by database, BEGIN and COMMIT included: the sign-in re-check, the room,
+# the membership, the client_id lookup, then the write (PostgreSQL allocates the seq and
+# inserts the row in one statement; SQLite needs two).
+SEND_QUERIES = {"postgresql": 7, "sqlite": 8}
+
+
+def test_a_send_makes_a_fixed_number_of_queries(user, carol):
+    room = make_room(user, members=[(carol, "editor")])
+    first, _ = services.message_send(room=room, by=carol, content="warm-up", client_id="w")
+    with CaptureQueriesContext(connection) as sent:
+        message, created = _send_message(room.pk, carol, None, {"content": "pump 3 tripped", "client_id": "c1"})
+    assert created and message.seq == first.seq + 1
+    assert len(sent.captured_queries) == SEND_QUERIES[connection.vendor]
