@@ -126,6 +126,34 @@ def test_another_open_calendar_follows(signed_in):
     assert admin.get_attribute(f".cal-bar[data-id='{ident}']", "data-start") == now["start"]
 
 
+def test_a_calendar_that_was_away_catches_up_when_it_is_back(signed_in):
+    from datetime import date, timedelta
+
+    page = signed_in("alice", viewport={"width": 1280, "height": 800})
+    open_calendar(page)
+    ident = int(page.locator(".cal-bar").first.get_attribute("data-id"))
+    page.evaluate("() => window.contorlCalendar.state.sockets.forEach((e) => e.socket.close())")
+    page.wait_for_selector("#live-pill[data-state=offline]")
+    row = page.evaluate(ASSIGNMENT, ident)
+    moved = (date.fromisoformat(row["start"]) + timedelta(days=1)).isoformat()
+    ended = (date.fromisoformat(row["end"]) + timedelta(days=1)).isoformat()
+    status = page.evaluate(
+        "async ([id, body]) => "
+        "(await window.contorl.api('PATCH', '/api/planning/assignments/' + id + '/', body)).status",
+        [ident, {"version": row["version"], "start": moved, "end": ended}],
+    )
+    assert status == 200
+    # Nothing came live while away; back online, the calendar reads again.
+    assert page.get_attribute(f".cal-bar[data-id='{ident}']", "data-start") == row["start"]
+    page.evaluate("() => window.contorlCalendar.state.sockets.forEach((e) => e.socket.reopen())")
+    page.wait_for_selector("#live-pill[data-state=live]")
+    page.wait_for_function(
+        "([id, s]) => { const b = document.querySelector(`.cal-bar[data-id='${id}']`); "
+        "return b && b.dataset.start === s; }",
+        arg=[ident, moved],
+    )
+
+
 def test_plan_vs_actual_chart_table_and_csv(signed_in):
     page = signed_in("alice", viewport={"width": 1280, "height": 800})
     page.goto("/planning/plan-vs-actual/")

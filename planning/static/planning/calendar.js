@@ -315,7 +315,11 @@ function follow(assignments) {
     entry.socket = liveSocket("/ws/projects/" + projectId + "/", {
       onStatus: function (s) { if (s !== "live") { entry.live = false; setPill(); } },
       onFrame: function (frame) {
-        if (frame.type === "ready") { entry.live = true; setPill(); return; }
+        if (frame.type === "ready") {
+          // Again after a drop (or a server-side resync): what changed meanwhile never came live.
+          if (entry.seenReady) scheduleReload();
+          entry.seenReady = true; entry.live = true; setPill(); return;
+        }
         if (!/^assignment_/.test(frame.type)) return;
         const data = frame.data || {};
         if (mine.has(data.id + ":" + data.version)) return;
