@@ -2,24 +2,24 @@
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
+from contorl import bulk
 from contorl.errors import (
     Conflict,
     DomainError,
     HasBlockers,
     NotFound,
-    PayloadTooLarge,
     ValidationFailed,
     VersionConflict,
 )
 from contorl.lookups import visible_or_404
-from contorl.versioning import require_version, versioned_update
+from contorl.versioning import versioned_update
 from notifications.services import notify
 
 from .. import formulas, permissions
@@ -340,34 +340,23 @@ def task_bulk_update(*, items, by, parse: Callable[[Task, dict], dict]) -> dict:
     `parse(task, item)` turns one raw item into validated task fields (raising DomainError).
     Returns {"succeeded": [{"id", "version"}], "failed": [{"id", "error": {...}}]}.
     """
-    if not isinstance(items, list):
-        raise ValidationFailed(
-            _("Expected a list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
+
+    def load(task_id: int) -> Task:
+        # Visibility here (not_found); the right to change it is task_update's (permission_denied).
+        return visible_or_404(
+            Task.objects.select_related("project"),
+            task_id,
+            may_see=lambda t: permissions.can_view_project(by, t.project),
         )
-    if len(items) > MAX_BULK_ITEMS:
-        raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": MAX_BULK_ITEMS})
 
-    def may_see(task: Task) -> bool:
-        return permissions.can_view_project(by, task.project)
+    def write(task: Task, version: int, item: dict) -> Task:
+        return task_update(task=task, version=version, by=by, **parse(task, item))
 
-    succeeded, failed = [], []
-    for item in items:
-        raw_id = item.get("id") if isinstance(item, dict) else None
-        task = None
-        try:
-            if not isinstance(raw_id, int) or isinstance(raw_id, bool):
-                raise ValidationFailed.field("id", _("A task id (integer) is required."))
-            with transaction.atomic():
-                # Visibility here (not_found); the right to change it is task_update's (permission_denied).
-                task = visible_or_404(Task.objects.select_related("project"), raw_id, may_see=may_see)
-                version = require_version(item)
-                fields = parse(task, item)
-                task = task_update(task=task, version=version, by=by, **fields)
-            succeeded.append({"id": task.pk, "version": task.version})
-        except DomainError as exc:
-            failed.append({"id": raw_id, "error": _item_error(exc, task=task)})
-        except IntegrityError:
-            failed.append(
-                {"id": raw_id, "error": {"code": "conflict", "message": _("Constraint violated."), "details": {}}}
-            )
-    return {"succeeded": succeeded, "failed": failed}
+    return bulk.update_each(
+        items,
+        max_items=MAX_BULK_ITEMS,
+        id_required=_("A task id (integer) is required."),
+        load=load,
+        write=write,
+        failure=lambda raw_id, exc, task: {"id": raw_id, "error": _item_error(exc, task=task)},
+    )
