@@ -50,6 +50,9 @@ def server_env(workdir: str) -> dict:
             # One server for the whole session and every sign-in from 127.0.0.1: the production
             # 20/min sign-in budget would refuse the later tests (limits have their own tests).
             "RATELIMIT_SENSITIVE": "1000/m",
+            # ...and the same few users load many pages a minute: 60 API calls per minute
+            # refused a later test's reaction with 429 (CI, 2026-12-01).
+            "RATELIMIT_STANDARD": "1000/m",
         }
     )
     return env
