@@ -119,3 +119,18 @@ def test_changing_hours_or_date_recosts_and_worker_type_change_recosts(admin_use
     services.rate_create(by=admin_user, worker_type=plc, cost_per_hour=Decimal(70), valid_from=D(2026, 1, 1))
     services.worker_update(worker=worker, version=worker.version, by=admin_user, worker_type=plc)
     assert Actual.objects.get(pk=actual.pk).cost == Decimal("140.00")
+
+
+def test_changing_a_rate_keeps_the_edge_days_apart(admin_user, welder, welder_rates):
+    old, new = welder_rates
+    with pytest.raises(ValidationFailed):  # the old rate's last day onto the new one's first
+        services.rate_update(rate=old, version=old.version, by=admin_user, valid_to=D(2026, 3, 16))
+    with pytest.raises(ValidationFailed):  # the new rate's first day onto the old one's last
+        services.rate_update(rate=new, version=new.version, by=admin_user, valid_from=D(2026, 3, 15))
+    with pytest.raises(ValidationFailed):  # open-ended again: overlaps everything after
+        services.rate_update(rate=old, version=old.version, by=admin_user, valid_to=None)
+    old = services.rate_update(rate=old, version=old.version, by=admin_user, valid_to=D(2026, 3, 14))
+    new = services.rate_update(rate=new, version=new.version, by=admin_user, valid_from=D(2026, 3, 15))
+    assert services.rate_on(welder.pk, D(2026, 3, 14)) == old
+    assert services.rate_on(welder.pk, D(2026, 3, 15)) == new
+    assert (old.version, new.version) == (2, 2)

@@ -182,3 +182,52 @@ def test_workload_heatmap_counts_assignments(api_for, admin_user, project, worke
     with django_capture_on_commit_callbacks(execute=True):
         services.assignment_delete(assignment=a, by=admin_user)
     assert [c["hours"] for c in api.get(url).json()["rows"][0]["cells"]] == [0.0, 0.0]
+
+
+def _calendar_world(admin_user, project, welder, workers: int, start: int) -> None:
+    """`workers` more workers, each with leave and two assignments in February 2026."""
+    for i in range(workers):
+        w = services.worker_create(by=admin_user, worker_type=welder, name=f"W{start + i}")
+        services.exception_create(
+            by=admin_user, worker=w, start=D(2026, 2, 9), end=D(2026, 2, 10), hours_off=Decimal(4)
+        )
+        for first, last in ((D(2026, 2, 2), D(2026, 2, 13)), (D(2026, 2, 9), D(2026, 2, 20))):
+            services.assignment_create(
+                by=admin_user, project=project, worker=w, start=first, end=last, hours_per_day=Decimal(5)
+            )
+
+
+# Capacity: grants, workers, assignments, leave. Assignments: grants, count, page. Plus slack.
+CALENDAR_QUERIES = 6
+
+
+def test_calendar_reads_take_a_constant_number_of_queries(
+    api_for, admin_user, make_user, project, welder, linked, django_assert_max_num_queries
+):
+    """What the calendar page loads (capacity rows and assignments of 12 weeks) costs the same
+    few queries for 2 workers as for 8: no query per worker, day, leave or assignment."""
+    planner = make_user("pia")
+    services.grant_create(by=admin_user, user=planner, role="planner", program=linked.program)
+    window = {"start": "2026-01-05", "end": "2026-03-29", "page_size": "500"}
+    urls = (
+        ("/api/planning/capacity/", window),
+        ("/api/planning/assignments/", {"from_date": window["start"], "to_date": window["end"], "page_size": "500"}),
+    )
+
+    def measure(expected_workers):
+        # A fresh user object, as each request has: nothing remembered from the last round.
+        api, counts = api_for(type(planner).objects.get(pk=planner.pk)), []
+        for url, params in urls:
+            with django_assert_max_num_queries(CALENDAR_QUERIES) as ctx:
+                r = api.get(url, params)
+            assert r.status_code == 200, r.content
+            counts.append(len(ctx.captured_queries))
+        rows = api.get(*urls[0]).json()["results"]
+        assert len(rows) == expected_workers and len(rows[0]["days"]) == 84
+        assert api.get(*urls[1]).json()["count"] == 2 * expected_workers
+        return counts
+
+    _calendar_world(admin_user, project, welder, 2, 0)
+    small = measure(2)
+    _calendar_world(admin_user, project, welder, 6, 2)
+    assert measure(8) == small
