@@ -104,6 +104,15 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _audit_sealing_inline(request, settings):
+    """Seal on the writer's thread unless a test asks for the background sealer: most tests
+    run inside one uncommitted transaction, which a sealer thread's own connection cannot see.
+    Servers the suite starts as processes (tests/reliability) keep the production default."""
+    if request.node.get_closest_marker("background_sealer") is None:
+        settings.AUDIT_SEAL_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _event_contract(monkeypatch):
     """Every WebSocket frame the suite emits must match its schema in docs/events: a frame
     that breaks the contract fails the test that emitted it (tests/contract/frames.py)."""

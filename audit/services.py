@@ -91,10 +91,13 @@ def record(
         "request_id": _request_id(request),
         "ip": _client_ip(request),
     }
-    with transaction.atomic():
-        entry = AuditLog.objects.create(**values, created_at=timezone.now())
-        if sensitivity == Sensitivity.CRITICAL:
+    if sensitivity == Sensitivity.CRITICAL:
+        with transaction.atomic():  # the row and its alerts stand or fall together
+            entry = AuditLog.objects.create(**values, created_at=timezone.now())
             _alert_admins(entry, actor)
+    else:
+        # One INSERT needs no savepoint of its own: two round trips fewer per audited write.
+        entry = AuditLog.objects.create(**values, created_at=timezone.now())
     # Outside our own savepoint: queued at the caller's level, one run serves all its rows.
     seal_after_commit()
     log.info(

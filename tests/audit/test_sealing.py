@@ -194,3 +194,43 @@ def test_check_deploy_in_production_refuses_a_missing_key():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "audit.E001" in out.stdout + out.stderr
+
+
+@pytest.mark.background_sealer
+@pytest.mark.django_db(transaction=True)
+def test_the_background_sealer_chains_committed_rows_off_the_writers_thread(user, settings, monkeypatch):
+    from audit import sealing
+
+    settings.AUDIT_SEAL_IN_BACKGROUND = True
+    passes = []
+    real = sealing.seal_pending
+    monkeypatch.setattr(
+        sealing, "seal_pending", lambda **kw: passes.append(threading.current_thread().name) or real(**kw)
+    )
+    with transaction.atomic():
+        entries = make_entries(3, actor=user)
+    # The writer's commit only woke the thread: the pass runs there, not here.
+    assert sealing.background.wait_idle(timeout=30)
+    assert passes and set(passes) == {"audit-sealer"}
+    assert chain() == [(i + 1, e.pk) for i, e in enumerate(entries)]
+    later = make_entries(2, actor=user)  # autocommit: each row wakes it again
+    assert sealing.background.wait_idle(timeout=30)
+    assert [pk for _seq, pk in chain()] == [e.pk for e in entries + later]
+    assert audit.verify_chain()["ok"] is True
+
+
+@pytest.mark.background_sealer
+@pytest.mark.django_db(transaction=True)
+def test_the_background_sealer_is_not_woken_by_a_rolled_back_write(user, settings):
+    from audit import sealing
+
+    settings.AUDIT_SEAL_IN_BACKGROUND = True
+    wakes = sealing.background._requested
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_entries(1, actor=user)
+        raise RuntimeError
+    assert sealing.background._requested == wakes  # its on_commit wake went with the rollback
+    kept = make_entries(1, actor=user)[0]
+    assert sealing.background.wait_idle(timeout=30)
+    assert chain() == [(1, kept.pk)]
+    assert AuditLog.objects.count() == 1
