@@ -12,7 +12,7 @@ from contorl.events import make_frame, room_group
 
 from . import payloads, presence, selectors, services
 from .models import Room
-from .permissions import role_of
+from .permissions import last_seq_and_role, role_of
 
 RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
@@ -38,8 +38,8 @@ def _room_sender(room_id: int, func):
 def _admission(room_id: int, user) -> tuple[int | None, int]:
     """(close code or None, the room's last seq) in one trip. Not a member: 4404 like a missing
     room (REST answers 404 too), so the close code does not confirm that the room exists."""
-    last_seq = Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first()
-    if last_seq is None or role_of(room_id, user) is None:
+    last_seq, role = last_seq_and_role(room_id, user)
+    if last_seq is None or role is None:
         return CLOSE_NOT_FOUND, 0
     return None, last_seq
 
@@ -59,10 +59,12 @@ def _send_message(room_id: int, user, issued_at: float | None, frame: dict):
 
 
 def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
-    if role_of(room_id, user) is None:
+    latest, role = last_seq_and_role(room_id, user)
+    if role is None:
         return [], -1
     messages = selectors.messages_after(room_id, after, limit=RESUME_BATCH)
-    latest = Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+    # `latest` was read first: a message committed since may be in the replay, past it.
+    latest = max(latest or 0, messages[-1].seq if messages else 0)
     return [payloads.message_payload(m, reactions=list(m.reactions.all())) for m in messages], latest
 
 

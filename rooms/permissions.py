@@ -4,6 +4,8 @@ Members see a room; owners and editors write; viewers read only. System admins a
 owners everywhere. An archived room is read-only for everyone (only its status can change).
 """
 
+from django.db.models import OuterRef, Subquery
+
 from contorl.errors import Forbidden, NotFound
 
 from .models import Role, Room, RoomMember
@@ -26,6 +28,24 @@ def role_of(room_id: int, user) -> str | None:
     if member is not None:
         return member.role
     return Role.OWNER if is_admin(user) else None
+
+
+def last_seq_and_role(room_id: int, user) -> tuple[int | None, str | None]:
+    """(the room's last seq, the user's role) in one query: a socket's admission and resume
+    ask both. (None, None) when there is no such room."""
+    if not getattr(user, "is_authenticated", False):
+        return None, None
+    member_role = RoomMember.objects.filter(room_id=OuterRef("pk"), user_id=user.pk).values("role")[:1]
+    row = (
+        Room.objects.filter(pk=room_id)
+        .annotate(member_role=Subquery(member_role))
+        .values_list("last_seq", "member_role")
+        .first()
+    )
+    if row is None:
+        return None, None
+    last_seq, role = row
+    return last_seq, role or (Role.OWNER if is_admin(user) else None)
 
 
 def can_view(room_id: int, user) -> bool:

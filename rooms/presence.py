@@ -63,13 +63,22 @@ def _publish_presence(room_id: int, user, online: bool) -> None:
 
 def presence_join(*, room_id: int, user) -> int:
     key = _presence_key(room_id, user.pk)
-    cache.add(key, 0, PRESENCE_TTL)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, PRESENCE_TTL)
-        count = 1
-    cache.touch(key, PRESENCE_TTL)
+    client = _redis_client()
+    if client is not None:
+        # One round trip per admission (was three: add, incr, touch). INCR creates a missing
+        # key, and MULTI keeps a key from being left without its expiry.
+        pipe = client.pipeline(transaction=True)
+        pipe.incr(cache.make_and_validate_key(key))
+        pipe.expire(cache.make_and_validate_key(key), PRESENCE_TTL)
+        count = pipe.execute()[0]
+    else:
+        cache.add(key, 0, PRESENCE_TTL)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, PRESENCE_TTL)
+            count = 1
+        cache.touch(key, PRESENCE_TTL)
     if count == 1:
         _publish_presence(room_id, user, True)
     return count

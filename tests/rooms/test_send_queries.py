@@ -23,3 +23,24 @@ def test_a_send_makes_a_fixed_number_of_queries(user, carol):
         message, created = _send_message(room.pk, carol, None, {"content": "pump 3 tripped", "client_id": "c1"})
     assert created and message.seq == first.seq + 1
     assert len(sent.captured_queries) == SEND_QUERIES[connection.vendor]
+
+
+def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
+    user, carol, make_user, django_assert_num_queries
+):
+    from rooms.consumers import CLOSE_NOT_FOUND, _admission, _replay
+
+    room = make_room(user, members=[(carol, "viewer")])
+    sent, _ = services.message_send(room=room, by=user, content="line 2 stopped", client_id="a")
+    with django_assert_num_queries(1):
+        assert _admission(room.pk, carol) == (None, sent.seq)
+    outsider = make_user(username="outsider")
+    with django_assert_num_queries(1):
+        assert _admission(room.pk, outsider) == (CLOSE_NOT_FOUND, 0)
+    with django_assert_num_queries(1):
+        assert _admission(room.pk + 1000, carol) == (CLOSE_NOT_FOUND, 0)
+    admin = make_user(username="boss", is_system_admin=True)
+    assert _admission(room.pk, admin) == (None, sent.seq)  # admins act as owners without a membership
+    batch, latest = _replay(room.pk, carol, sent.seq - 1)
+    assert [m["seq"] for m in batch] == [sent.seq] and latest == sent.seq
+    assert _replay(room.pk, outsider, 0) == ([], -1)
