@@ -10,7 +10,7 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from contorl import discovery  # noqa: E402
+from contorl import discovery, heap  # noqa: E402
 from contorl.consumers import origin_validator  # noqa: E402
 
 # Each app's routing.websocket_urlpatterns (their paths do not overlap, so order is moot).
@@ -22,3 +22,4 @@ application = ProtocolTypeRouter(
         "websocket": origin_validator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+heap.settle()  # last: what is loaded by now lives as long as the process (contorl/heap.py)

@@ -334,6 +334,9 @@ WS_DB_THREADS = env.bool("WS_DB_THREADS", default=bool(DATABASE_URL))
 # After-commit audit sealing in one sealer thread per process instead of on the writer's
 # thread (audit/sealing.py): on with PostgreSQL, off on SQLite for the same reason.
 AUDIT_SEAL_IN_BACKGROUND = env.bool("AUDIT_SEAL_IN_BACKGROUND", default=bool(DATABASE_URL))
+# Young-generation size of the garbage collector in server processes (contorl/heap.py;
+# CPython's default is 700).
+GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)
 ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process; a room's sends share one (seq order)
 ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
 ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again
