@@ -91,6 +91,16 @@ async def _reap_leftover_tasks():
     pytest.fail(f"{len(leftover)} task(s) ignored ten cancellations:\n{stacks.getvalue()}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _translations_compiled():
+    """`pytest` straight after a clone works as `make test` does: the .mo catalogs are build
+    output (.gitignore), so any that are missing or older than their .po are compiled before the
+    first test, and before any server the tests start reads them."""
+    from django.core.management import call_command
+
+    call_command("build_translations", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached pages must not leak between tests."""

@@ -10,7 +10,8 @@ reconnects). Tests get signed-in pages through the real login form:
         page.goto(daphne_server.url + "/projects/")
 
 Demo passwords come from contorl/management/commands/seed_demo.py. Screenshots: `shoot(page, name)`
-writes var/screenshots/<name>.png (kept as CI artifacts).
+writes var/screenshots/<name>.png (kept as CI artifacts); `readme_shot(page, name)` writes the
+README's pictures, docs/screenshots/<name>.png, under `make screenshots` only.
 """
 
 import os
@@ -24,6 +25,7 @@ from deploy.stack import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
 PASSWORDS = {"admin": "contorl-admin", "alice": "contorl-demo", "bob": "contorl-demo", "carol": "contorl-demo"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 
@@ -148,4 +150,16 @@ def shoot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def readme_shot(page, name: str) -> Path | None:
+    """One of the README's pictures: what the viewport shows, as docs/screenshots/<name>.png.
+    Only `make screenshots` (README_SCREENSHOTS=1) writes them, so a test run leaves the
+    committed pictures alone; tests/foundation/test_dev_setup.py checks the README uses these."""
+    if os.environ.get("README_SCREENSHOTS") != "1":
+        return None
+    README_SHOTS.mkdir(parents=True, exist_ok=True)
+    path = README_SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
     return path

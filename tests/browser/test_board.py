@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shoot
+from tests.browser.conftest import readme_shot, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +60,7 @@ def test_drag_to_another_column_reaches_the_other_user_within_2s(signed_in, boar
     expect(a.locator(f"{target} {card}")).to_be_visible()  # optimistic on A
     expect(b.locator(f"{target} {card}")).to_be_visible(timeout=2000)  # live on B, no reload
     shoot(a, "board-after-drag-alice")
+    readme_shot(a, "board")
     shoot(b, "board-after-drag-bob")
     # and the server kept it
     b.reload()
@@ -85,6 +86,7 @@ def test_stale_edit_shows_conflict_dialog_then_refresh_and_retry(signed_in, boar
     expect(dialog.locator("td.conflict-mine")).to_have_text("Urgent")
     expect(dialog.locator("td.conflict-current")).to_have_text("Normal")
     shoot(b, "conflict-dialog")
+    readme_shot(b, "conflict-dialog")
     b.click("#conflict-retry")
     expect(dialog).to_be_hidden()
     expect(b.locator("#version-note")).to_contain_text("3")
@@ -136,6 +138,7 @@ def test_workload_heatmap_renders(signed_in, board_data):
     loaded = page.locator(".hm-cell:not(.load-0)")
     expect(loaded.first).to_be_visible()  # Bob's 30 h task colours some cells
     shoot(page, "workload-heatmap")
+    readme_shot(page, "heatmap")
 
 
 def test_hamburger_menu_at_390px(signed_in):

@@ -6,6 +6,7 @@ import subprocess
 import httpx
 import pytest
 
+from tests.browser.conftest import readme_shot
 from tests.rooms.live import PY, ROOT, new_room, server_env, token
 from tests.rooms.test_browser import SHOTS, browser, sign_in  # noqa: F401 (the browser fixture)
 
@@ -76,6 +77,7 @@ def test_room_scrolls_like_a_chat(browser, live_server_proc):  # noqa: F811
     composer = alice.locator("#composer").bounding_box()
     assert composer["y"] + composer["height"] <= 800
     alice.screenshot(path=str(SHOTS / "room-chat-1280-en.png"))
+    readme_shot(alice, "room")
 
     # Scrolling up loads the older page (by seq), back to the first message.
     msgs = alice.locator("#messages .msg:not(.system)")

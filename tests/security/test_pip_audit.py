@@ -1,6 +1,7 @@
-"""pip-audit over the installed environment (= requirements.txt). Every finding must be
-explained in the README's Reliability section (and listed in EXPLAINED); without a route to the
-vulnerability databases (an offline machine) the test says so as an xfail, never a pass."""
+"""pip-audit over the installed environment (requirements-dev.txt, which includes requirements.txt).
+Every finding must be explained in the README's Reliability section (and listed in EXPLAINED);
+without a route to the vulnerability databases (an offline machine) the test says so as an xfail,
+never a pass."""
 
 import json
 import subprocess
@@ -19,7 +20,7 @@ EXPLAINED: dict[tuple[str, str], str] = {}
 def test_pip_audit_is_clean_or_every_finding_is_explained():
     audit = Path(sys.executable).parent / "pip-audit"
     if not audit.exists():
-        pytest.fail("pip-audit is not installed (it is pinned in requirements.txt)")
+        pytest.fail("pip-audit is not installed (it is pinned in requirements-dev.txt: make venv-dev)")
     out = subprocess.run(
         [str(audit), "--local", "--format", "json", "--progress-spinner", "off", "--timeout", "20"],
         cwd=ROOT, capture_output=True, text=True, timeout=200,

@@ -1,6 +1,7 @@
 """Compile every .po file in the project to .mo with Babel (pure Python, so a fresh
 machine without GNU gettext still shows both languages)."""
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -24,7 +25,12 @@ class Command(BaseCommand):
                 continue
             with po_path.open("rb") as po_file:
                 catalog = read_po(po_file)
-            with mo_path.open("wb") as mo_file:
+            # Written aside and renamed: a test session compiling at the same time (conftest.py)
+            # or a running server never reads half a catalog.
+            partial = mo_path.with_suffix(f".mo.{os.getpid()}")
+            with partial.open("wb") as mo_file:
                 write_mo(mo_file, catalog)
+            os.replace(partial, mo_path)
             count += 1
-        self.stdout.write(f"compiled {count} catalog(s)")
+        if options["verbosity"]:
+            self.stdout.write(f"compiled {count} catalog(s)")
