@@ -183,9 +183,75 @@ def _dag_edges(ids: list[int], count: int, *, rng) -> list[tuple[int, int]]:
 
 
 @command
+def planning(args: dict) -> dict:
+    """A calendar's worth of resource planning: `workers` external workers of a worker type of
+    their own (so each size is its own calendar, selected with ?worker_type=), each with
+    back-to-back 3-week assignments over `weeks` weeks from `start` (every seventh worker also
+    a short overlapping one, so some days are over-allocated) and every fifth a week of leave.
+    The owner of the project also holds a manager grant on it, so they see every worker's
+    capacity, as a planner does."""
+    import datetime
+    from decimal import Decimal
+
+    from planning.models import Rate, ResourceAssignment, ScopeAssignment, Worker, WorkerException, WorkerType
+    from tasks import services
+
+    t0 = time.perf_counter()
+    owner = _users(args["prefix"], 1)[0]
+    project = services.project_create(by=owner, name=f"planning {args['key']}", key=args["key"])
+    ScopeAssignment.objects.create(user=owner, role="manager", project=project, granted_by=owner)
+    worker_type = WorkerType.objects.create(name=f"Fitter {args['key']}")
+    Rate.objects.create(worker_type=worker_type, cost_per_hour=Decimal("48.00"), valid_from=datetime.date(2026, 1, 1))
+    count, weeks = args["workers"], args["weeks"]
+    start = datetime.date.fromisoformat(args["start"])
+    end = start + datetime.timedelta(days=7 * weeks - 1)
+    workers = Worker.objects.bulk_create(
+        [Worker(name=f"{args['key']} worker {i:04d}", worker_type=worker_type) for i in range(count)]
+    )
+    day = datetime.timedelta(days=1)
+    rows = []
+    for i, worker in enumerate(workers):
+        first = start
+        while first <= end:
+            last = min(first + 18 * day, end)  # Monday to the Friday two weeks later
+            rows.append(ResourceAssignment(worker=worker, project=project, start=first, end=last, hours_per_day=8))
+            first += 21 * day
+        if i % 7 == 0:
+            rows.append(
+                ResourceAssignment(
+                    worker=worker, project=project, start=start + 8 * day, end=start + 10 * day, hours_per_day=3
+                )
+            )
+    ResourceAssignment.objects.bulk_create(rows, batch_size=2000)
+    WorkerException.objects.bulk_create(
+        [
+            WorkerException(worker=w, start=start + 14 * day, end=start + 18 * day, hours_off=8, reason="leave")
+            for w in workers[::5]
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    assignments = ResourceAssignment.objects.filter(project=project).order_by("id")
+    return {
+        "token": token_for(owner),
+        "user": owner.pk,
+        "project": project.pk,
+        "worker_type": worker_type.pk,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "assignments": [
+            [a.pk, a.version, a.start.isoformat(), a.end.isoformat()]
+            for a in assignments.only("id", "version", "start", "end")
+        ],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+@command
 def board_queries(args: dict) -> dict:
-    """SQL statements one board request runs, counted in-process with CaptureQueriesContext
-    through the real URL, view, serializer and selector (the timing comes from the server)."""
+    """SQL statements one request runs (a GET, or `method` with a JSON `body`), counted in-process
+    with CaptureQueriesContext through the real URL, view, serializer and selector (the timing
+    comes from the server)."""
     from django.test import Client
 
     user = User.objects.get(pk=args["user"]) if "user" in args else None
@@ -196,8 +262,21 @@ def board_queries(args: dict) -> dict:
     else:
         client.force_login(user)
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(args["path"], secure=True, **headers)
-    return {"status": response.status_code, "queries": len(ctx.captured_queries)}
+        if args.get("method", "GET") == "GET":
+            response = client.get(args["path"], secure=True, **headers)
+        else:  # a write with a JSON body (the planning bulk move)
+            body = json.dumps(args["body"])
+            response = client.generic(
+                args["method"], args["path"], body, content_type="application/json", secure=True, **headers
+            )
+    return {"status": response.status_code, "queries": len(ctx.captured_queries), "body": _small(response)}
+
+
+def _small(response):
+    """The JSON answer of a write (the bulk result), nothing for pages of reads."""
+    if response.get("Content-Type", "").startswith("application/json") and response.request["REQUEST_METHOD"] != "GET":
+        return response.json()
+    return None
 
 
 def serve() -> None:

@@ -6,7 +6,8 @@ load with. Modes:
 - chat: rooms of members that all listen, some of whom send at a scheduled, rising rate
   (fan-out, soak with random disconnect + resume);
 - writers: closed-loop senders into one room (each waits for its ack before the next);
-- rest: timed HTTP requests (task PATCH at a fixed rate, board, dependency, search).
+- rest: timed HTTP requests (task PATCH at a fixed rate, board, dependency, search, the
+  planning calendar and its bulk move).
 
 Start barrier: when every client is connected (or failed) the process writes
 `<out>.ready`, then waits for the harness to create `<go>` holding the start time, so all
@@ -14,6 +15,7 @@ processes begin the measured phase together. Results go to OUT as JSON.
 """
 
 import asyncio
+import datetime
 import json
 import os
 import random
@@ -366,7 +368,57 @@ async def rest_dependency(http, cfg: dict, start_at: float) -> dict:
     return {"times": times, "cycle_times": cycle_times, "codes": codes}
 
 
-REST = {"patch": rest_patch, "get_many": rest_get_many, "dependency": rest_dependency}
+def _shift(day: str, days: int) -> str:
+    return (datetime.date.fromisoformat(day) + datetime.timedelta(days=days)).isoformat()
+
+
+async def rest_bulk_move(http, cfg: dict, start_at: float) -> dict:
+    """POST /api/planning/assignments/bulk/ one after another: each round moves the next `batch`
+    assignments one day (later on odd rounds of a batch, back on even ones), with the versions
+    the previous answers gave, so every item should succeed."""
+    rows = {a[0]: {"version": a[1], "start": a[2], "end": a[3]} for a in cfg["assignments"]}
+    ids, batch = list(rows), cfg["batch"]
+    groups = [ids[i : i + batch] for i in range(0, len(ids) - batch + 1, batch)] or [ids]
+    times, codes, failed, moved = [], {}, {}, {}
+    for n in range(cfg["rounds"]):
+        group = groups[n % len(groups)]
+        step = 1 if (n // len(groups)) % 2 == 0 else -1
+        items = [
+            {
+                "id": i,
+                "version": rows[i]["version"],
+                "start": _shift(rows[i]["start"], step),
+                "end": _shift(rows[i]["end"], step),
+            }
+            for i in group
+        ]
+        elapsed, r = await _timed(http, "POST", "/api/planning/assignments/bulk/", json=items)
+        codes[str(r.status_code)] = codes.get(str(r.status_code), 0) + 1
+        if r.status_code != 200:
+            continue
+        body = r.json()
+        times.append(elapsed)
+        for ok in body["succeeded"]:
+            row = rows[ok["id"]]
+            row.update(version=ok["version"], start=_shift(row["start"], step), end=_shift(row["end"], step))
+            moved[ok["id"]] = True
+        for bad in body["failed"]:
+            failed[bad["code"]] = failed.get(bad["code"], 0) + 1
+    return {
+        "times": times,
+        "codes": codes,
+        "failed": failed,
+        "moved_assignments": len(moved),
+        "assignments": [[i, r["version"], r["start"], r["end"]] for i, r in rows.items()],
+    }
+
+
+REST = {
+    "patch": rest_patch,
+    "get_many": rest_get_many,
+    "dependency": rest_dependency,
+    "bulk_move": rest_bulk_move,
+}
 MODES = {"idle": run_idle, "chat": run_chat, "writers": run_writers, "rest": run_rest}
 
 

@@ -5,4 +5,4 @@ BENCHMARKS.md), `notes`, and `delivery` (a checker.Delivery dict, or None when t
 moves no chat messages).
 """
 
-ORDER = ["idle", "fanout", "writes", "patch", "board", "deps", "search", "soak", "layout"]
+ORDER = ["idle", "fanout", "writes", "patch", "board", "deps", "search", "soak", "layout", "planning"]
