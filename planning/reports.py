@@ -22,6 +22,7 @@ from contorl.errors import ValidationFailed
 from .models import Actual, Rate, ResourceAssignment, WorkerException
 
 ZERO = Decimal(0)
+ONE_DAY = datetime.timedelta(days=1)
 MAX_CAPACITY_DAYS = 92
 MAX_REPORT_WEEKS = 157
 
@@ -84,50 +85,71 @@ class RateBook:
 # --- capacity ----------------------------------------------------------------------------
 
 
-def assigned_by_worker_day(worker_ids, start, end) -> dict[tuple[int, datetime.date], Decimal]:
-    assigned: dict[tuple[int, datetime.date], Decimal] = defaultdict(lambda: ZERO)
-    rows = ResourceAssignment.objects.filter(worker_id__in=worker_ids, start__lte=end, end__gte=start).values_list(
-        "worker_id", "start", "end", "hours_per_day"
-    )
-    for worker_id, a_start, a_end, hours in rows:
-        for day in days(max(a_start, start), min(a_end, end)):
-            if is_working_day(day):
-                assigned[worker_id, day] += hours
-    return assigned
+def _spread(rows, start, end, working: dict) -> dict[int, dict[datetime.date, Decimal]]:
+    """(worker id, from, to, hours) rows -> {worker id: {working day: hours}} inside [start, end]."""
+    out: dict[int, dict[datetime.date, Decimal]] = {}
+    for worker_id, first, last, hours in rows:
+        mine = out.setdefault(worker_id, {})
+        day, last = max(first, start), min(last, end)
+        while day <= last:
+            if working[day]:
+                mine[day] = mine.get(day, ZERO) + hours
+            day += ONE_DAY
+    return out
 
 
 def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
-    """Rows for `workers` (a list): per day capacity, leave, assigned and over_allocated."""
+    """Rows for `workers` (a list): per day capacity, leave, assigned and over_allocated.
+
+    One query for the assignments and one for the leave of all of them; the rest is
+    arithmetic over the days of the range (200 workers x 84 days is ~17,000 cells, so the
+    days, their ISO strings and the money strings are worked out once, not per cell)."""
     ids = [w.pk for w in workers]
-    assigned = assigned_by_worker_day(ids, start, end)
-    leave: dict[tuple[int, datetime.date], Decimal] = defaultdict(lambda: ZERO)
-    exceptions = WorkerException.objects.filter(worker_id__in=ids, start__lte=end, end__gte=start).values_list(
-        "worker_id", "start", "end", "hours_off"
+    span = list(days(start, end))
+    working = {day: is_working_day(day) for day in span}
+    labels = [(day, day.isoformat(), working[day]) for day in span]
+    assigned = _spread(
+        ResourceAssignment.objects.filter(worker_id__in=ids, start__lte=end, end__gte=start).values_list(
+            "worker_id", "start", "end", "hours_per_day"
+        ),
+        start,
+        end,
+        working,
     )
-    for worker_id, e_start, e_end, hours_off in exceptions:
-        for day in days(max(e_start, start), min(e_end, end)):
-            if is_working_day(day):
-                leave[worker_id, day] += hours_off
-    rows = []
+    leave = _spread(
+        WorkerException.objects.filter(worker_id__in=ids, start__lte=end, end__gte=start).values_list(
+            "worker_id", "start", "end", "hours_off"
+        ),
+        start,
+        end,
+        working,
+    )
+    text: dict[Decimal, str] = {}  # a few distinct values, formatted thousands of times
+
+    def money_text(value: Decimal) -> str:
+        return text.get(value) or text.setdefault(value, money(value))
+
+    rows, nothing = [], {}
     for worker in workers:
         daily = (worker.weekly_capacity_hours / 5).quantize(Decimal("0.01"))
+        my_load, my_leave = assigned.get(worker.pk, nothing), leave.get(worker.pk, nothing)
         cells, over_days = [], 0
         total_capacity = total_assigned = ZERO
-        for day in days(start, end):
-            base = daily if is_working_day(day) else ZERO
-            off = min(leave[worker.pk, day], base)
+        for day, iso, is_working in labels:
+            base = daily if is_working else ZERO
+            off = min(my_leave.get(day, ZERO), base)
             cap = base - off
-            load = assigned[worker.pk, day]
+            load = my_load.get(day, ZERO)
             over = load > cap
             over_days += over
             total_capacity += cap
             total_assigned += load
             cells.append(
                 {
-                    "date": day.isoformat(),
-                    "capacity": money(cap),
-                    "leave": money(off),
-                    "assigned": money(load),
+                    "date": iso,
+                    "capacity": money_text(cap),
+                    "leave": money_text(off),
+                    "assigned": money_text(load),
                     "over_allocated": over,
                 }
             )
