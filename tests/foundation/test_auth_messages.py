@@ -79,3 +79,30 @@ def test_a_signed_out_token_says_so_in_chinese(anon_api, user):
     User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now() + datetime.timedelta(seconds=5))
     response = anon_api.get("/api/users/me/", HTTP_AUTHORIZATION=f"Bearer {access}", HTTP_ACCEPT_LANGUAGE="zh-hant")
     assert_readable_401(response, "此權杖已被登出。")
+
+
+@pytest.mark.parametrize(
+    ("header", "language", "message"),
+    [
+        # No credentials at all: DRF's own zh_Hant catalogue lacks this sentence.
+        (None, "en", "Authentication credentials were not provided."),
+        (None, "zh-hant", "未提供登入憑證，請先登入。"),
+        # A malformed header: simplejwt has no Traditional Chinese catalogue.
+        ("Bearer", "en", "Authorization header must contain two space-delimited values"),
+        ("Bearer", "zh-hant", "Authorization 標頭必須是以空格分隔的兩個值。"),
+        ("Bearer a b", "zh-hant", "Authorization 標頭必須是以空格分隔的兩個值。"),
+    ],
+)
+def test_a_missing_or_malformed_authorization_is_translated(anon_api, header, language, message):
+    extra = {"HTTP_ACCEPT_LANGUAGE": language}
+    if header is not None:
+        extra["HTTP_AUTHORIZATION"] = header
+    assert_readable_401(anon_api.get("/api/users/me/", **extra), message)
+
+
+def test_a_deactivated_users_token_says_so_in_chinese(anon_api, user):
+    access = str(RefreshToken.for_user(user).access_token)
+    user.is_active = False
+    user.save()
+    response = anon_api.get("/api/users/me/", HTTP_AUTHORIZATION=f"Bearer {access}", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    assert_readable_401(response, "此帳號已停用。")
