@@ -179,3 +179,57 @@ def test_plan_vs_actual_chart_table_and_csv(signed_in):
         page.click("#pva-filters button[type=submit]")
     assert page.locator("#pva-title").count() == 1
     shoot(page, "planning-plan-vs-actual")
+
+
+def test_timesheet_logs_edits_and_deletes_hours(signed_in):
+    from playwright.sync_api import expect
+
+    page = signed_in("bob")  # a worker (PLC engineer, 65.00 an hour in the demo) and member of both projects
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/planning/timesheet/")
+    expect(page.locator("#ts-total")).not_to_be_empty()
+    form = page.locator("#ts-add")
+    form.locator("select[name=project]").select_option(index=0)
+    form.locator("input[name=hours]").fill("2.5")
+    form.locator("input[name=note]").fill("from the timesheet")
+
+    def answer(method, ident=None):
+        tail = "/api/planning/actuals/" + (f"{ident}/" if ident else "")
+        return lambda r: r.request.method == method and r.url.split("?")[0].endswith(tail)
+
+    with page.expect_response(answer("POST")) as created:
+        form.locator("button[type=submit]").click()
+    assert created.value.status == 201
+    actual = created.value.json()
+    assert (actual["hours"], actual["cost"], actual["note"]) == ("2.50", "162.50", "from the timesheet")
+    row = page.locator(f"#ts-rows tr[data-id='{actual['id']}']")
+    expect(row.locator("td").nth(4)).to_have_text("162.50")  # priced with the rate valid that day
+
+    # Change the hours in the row: a PATCH with the row's version, re-priced.
+    row.locator("input.ts-hours").fill("4")
+    with page.expect_response(answer("PATCH", actual["id"])) as patched:
+        row.locator("input.ts-hours").blur()
+    assert patched.value.status == 200 and patched.value.json()["version"] == 2
+    expect(row.locator("td").nth(4)).to_have_text("260.00")
+
+    # Someone else changes it meanwhile: this page's edit is refused and shows their value.
+    page.evaluate(
+        "async (id) => window.contorl.api('PATCH', '/api/planning/actuals/' + id + '/', {version: 2, hours: '6'})",
+        actual["id"],
+    )
+    row.locator("input.ts-hours").fill("5")
+    with page.expect_response(answer("PATCH", actual["id"])) as stale:
+        row.locator("input.ts-hours").blur()
+    assert stale.value.status == 409
+    expect(page.locator(".toast-error")).to_contain_text("Someone else changed this entry")
+    expect(row.locator("input.ts-hours")).to_have_value("6.00")
+    expect(row.locator("td").nth(4)).to_have_text("390.00")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(answer("DELETE", actual["id"])) as deleted:
+        row.get_by_role("button", name="Delete").click()
+    assert deleted.value.status == 204
+    expect(row).to_have_count(0)
+    shoot(page, "planning-timesheet")
+    assert errors == []
