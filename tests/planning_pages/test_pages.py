@@ -28,6 +28,9 @@ def _catalog(name: str) -> dict:
 def test_every_planning_page_string_has_a_zh_hant_text():
     templates = "\n".join(p.read_text() for p in (PLANNING / "templates/planning").glob("*.html"))
     wanted = set(re.findall(r'{% trans "([^"]+)" %}', templates)) | set(re.findall(r"{% trans '([^']+)' %}", templates))
+    blocks = re.findall(r"{% blocktrans[^%]*%}(.*?){% endblocktrans %}", templates, re.S)
+    assert blocks, "the pages' blocktrans texts are checked too"
+    wanted |= {re.sub(r"{{ *(\w+) *}}", r"%(\1)s", block) for block in blocks}  # as makemessages writes them
     django = _catalog("django.po")
     missing = sorted(w for w in wanted if not django.get(w))
     assert missing == [], missing
