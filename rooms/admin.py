@@ -48,11 +48,48 @@ class RoomAdmin(SimpleHistoryAdmin):
             self.message_user(request, exc.message, messages.ERROR)
 
 
+class RoomTemplateForm(VersionCheckForm):
+    """The version check, then the template services' own field checks, shown on the form."""
+
+    def clean(self):
+        cleaned = super().clean()
+        from . import services
+
+        names = {f.name for f in RoomTemplate._meta.concrete_fields} & set(cleaned)
+        fields = {name: cleaned[name] for name in (self.changed_data if self.instance.pk else names) if name in names}
+        try:
+            services.template_validate(fields)
+        except DomainError as exc:
+            for name, problems in (exc.details or {}).items():
+                self.add_error(name if name in self.fields else None, problems)
+        return cleaned
+
+
 @admin.register(RoomTemplate)
 class RoomTemplateAdmin(admin.ModelAdmin):
+    form = RoomTemplateForm  # carries the version the form was opened at, like RoomAdmin
     list_display = ("name", "title_pattern", "severity", "location")
     search_fields = ("name",)
-    readonly_fields = ("version", "created_at", "updated_at")
+    readonly_fields = ("version", "created_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        # Through the template services (validation, audit, compare-and-set on the version the
+        # form was opened at), as RoomAdmin does for rooms.
+        from . import services
+
+        names = {f.name for f in RoomTemplate._meta.concrete_fields} & set(form.cleaned_data)
+        if not change:  # the form checked the fields already; the new row's id is what the admin needs
+            created = services.template_create(by=request.user, **{name: form.cleaned_data[name] for name in names})
+            obj.pk, obj.version, obj.created_by = created.pk, created.version, created.created_by
+            return
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+        current = RoomTemplate.objects.get(pk=obj.pk)
+        try:
+            services.template_update(
+                template=current, by=request.user, version=form.cleaned_data["expected_version"], fields=fields
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
 
 class EditInline(admin.TabularInline):

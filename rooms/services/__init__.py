@@ -21,7 +21,7 @@ from .messages import (
 )
 from .reactions import EMOJI_MAX, reaction_add, reaction_remove
 from .rooms import TITLE_FIELDS, fill_title, room_create, room_create_from_template, room_update
-from .templates import template_create, template_delete, template_update
+from .templates import template_create, template_delete, template_update, template_validate
 
 __all__ = [
     "CLIENT_ID_MAX",
@@ -50,4 +50,5 @@ __all__ = [
     "template_create",
     "template_delete",
     "template_update",
+    "template_validate",
 ]

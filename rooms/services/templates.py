@@ -59,6 +59,12 @@ def _clean_template_members(value) -> list[dict]:
     return out
 
 
+def template_validate(fields: dict) -> dict:
+    """`fields` as template_create and template_update would store them, or ValidationFailed
+    (the admin form shows the error on the form before it saves through them)."""
+    return _clean_template(fields)
+
+
 @transaction.atomic
 def template_create(*, by, **fields) -> RoomTemplate:
     fields = _clean_template(fields)
