@@ -35,6 +35,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, connection, connections, transaction
 
+from contorl.transactions import on_commit_once
+
 from . import keys
 from .models import GENESIS_HASH, AuditLog
 
@@ -193,9 +195,4 @@ def seal_after_commit() -> None:
     """Ask for one sealer run after the current transaction commits (once per transaction)."""
     # A run already queued in this savepoint or an enclosing one lives as long as our row
     # does (rolling it back rolls our row back too), so it will seal this row as well.
-    run = _wake_background_sealer if settings.AUDIT_SEAL_IN_BACKGROUND else _seal_after_commit
-    current = set(connection.savepoint_ids)
-    for entry in getattr(connection, "run_on_commit", None) or []:
-        if entry[1] is run and entry[0] <= current:
-            return
-    transaction.on_commit(run)
+    on_commit_once(_wake_background_sealer if settings.AUDIT_SEAL_IN_BACKGROUND else _seal_after_commit)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from . import events
 from .errors import Conflict, DomainError, PayloadTooLarge, ValidationFailed
 from .versioning import require_version
 
@@ -21,13 +22,16 @@ def update_each(
     load: Callable[[int], Row],
     write: Callable[[Row, int, dict], Row],
     failure: Callable[[Any, DomainError, Row | None], dict],
+    prefetch: Callable[[list[int]], None] | None = None,
 ) -> dict:
     """Compare-and-set every `{"id", "version", ...fields}` item of `items`.
 
     `load(id)` returns the row the caller may change (raising NotFound / Forbidden);
     `write(row, version, item)` parses the item and writes it with that version; both raise
     DomainError to fail the item. `failure(raw_id, error, row or None)` shapes one failed
-    entry; `id_required` is the message for an item without an integer id.
+    entry; `id_required` is the message for an item without an integer id. `prefetch(ids)`,
+    if given, is called once with every well-formed id first, so `load` can read them all in
+    one query. The items' events leave after commit in one hand-off (events.batched).
     Returns {"succeeded": [{"id", "version"}], "failed": [failure(...), ...]}.
     Run it inside a transaction: the savepoints are nested in it.
     """
@@ -37,12 +41,24 @@ def update_each(
         )
     if len(items) > max_items:
         raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": max_items})
+    if prefetch is not None:
+        prefetch([i["id"] for i in items if isinstance(i, dict) and _is_id(i.get("id"))])
+    with events.batched():
+        succeeded, failed = _each(items, id_required=id_required, load=load, write=write, failure=failure)
+    return {"succeeded": succeeded, "failed": failed}
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _each(items: list, *, id_required: str, load, write, failure) -> tuple[list, list]:
     succeeded, failed = [], []
     for item in items:
         raw_id = item.get("id") if isinstance(item, dict) else None
         row = None
         try:
-            if not isinstance(raw_id, int) or isinstance(raw_id, bool):
+            if not _is_id(raw_id):
                 raise ValidationFailed.field("id", id_required)
             with transaction.atomic():
                 row = load(raw_id)
@@ -52,4 +68,4 @@ def update_each(
             failed.append(failure(raw_id, exc, row))
         except IntegrityError:
             failed.append(failure(raw_id, Conflict(_("Constraint violated.")), None))
-    return {"succeeded": succeeded, "failed": failed}
+    return succeeded, failed

@@ -22,13 +22,13 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from contorl.accounts.permissions import is_admin
 from contorl.errors import Forbidden, ValidationFailed
+from contorl.transactions import on_commit_once
 
 from .models import Status, Task
 
@@ -68,7 +68,7 @@ def invalidate() -> None:
 
 def _invalidate_now_and_after_commit(**kwargs) -> None:
     invalidate()
-    transaction.on_commit(invalidate)
+    on_commit_once(invalidate)  # once per transaction, not once per row written
 
 
 @receiver(post_save, sender=Task, dispatch_uid="workload-task-saved")

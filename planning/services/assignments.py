@@ -81,8 +81,15 @@ def assignment_bulk_update(*, items, by, parse) -> dict:
     (or raises DomainError).
     -> {"succeeded": [{"id", "version"}], "failed": [{"id", "code", "current", "error"}]}"""
 
+    rows: dict[int, ResourceAssignment] = {}
+
+    def prefetch(ids: list[int]) -> None:
+        # One read for the whole batch instead of one per item.
+        rows.update(ResourceAssignment.objects.select_related("project").in_bulk(ids[:MAX_BULK_ITEMS]))
+
     def load(pk: int) -> ResourceAssignment:
-        assignment = visible_or_404(ResourceAssignment.objects.select_related("project"), pk)
+        # Each prefetched row serves once; an id listed again is read again, as it now stands.
+        assignment = rows.pop(pk, None) or visible_or_404(ResourceAssignment.objects.select_related("project"), pk)
         # The role before the item's version and fields: a viewer learns "forbidden".
         permissions.require_project(by, assignment.project, permissions.PLANNER)
         return assignment
@@ -97,4 +104,5 @@ def assignment_bulk_update(*, items, by, parse) -> dict:
         load=load,
         write=write,
         failure=_bulk_failure,
+        prefetch=prefetch,
     )

@@ -196,6 +196,9 @@ def test_check_deploy_in_production_refuses_a_missing_key():
     assert out.returncode != 0 and "audit.E001" in out.stdout + out.stderr
 
 
+# PostgreSQL only, as in production: SQLite's shared-cache test database locks whole tables
+# between connections, and the embedded SQLite seals on the writer's thread anyway.
+@pytest.mark.postgres
 @pytest.mark.background_sealer
 @pytest.mark.django_db(transaction=True)
 def test_the_background_sealer_chains_committed_rows_off_the_writers_thread(user, settings, monkeypatch):
@@ -219,6 +222,7 @@ def test_the_background_sealer_chains_committed_rows_off_the_writers_thread(user
     assert audit.verify_chain()["ok"] is True
 
 
+@pytest.mark.postgres
 @pytest.mark.background_sealer
 @pytest.mark.django_db(transaction=True)
 def test_the_background_sealer_is_not_woken_by_a_rolled_back_write(user, settings):
