@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.services import Sensitivity
-from contorl import events
+from contorl import bulk, events
 from contorl.errors import Conflict, NotFound, ValidationFailed
 from contorl.events import project_group
 from contorl.versioning import versioned_update
@@ -82,7 +82,7 @@ def _create(model, *, by, fields: dict, sensitivity=Sensitivity.LOW):
 def _update(obj, *, version: int, by, fields: dict, sensitivity=Sensitivity.LOW):
     changes = _changes(obj, fields)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=bulk.item_savepoint_needed()):
             obj = versioned_update(obj, version=version, fields=fields, by=by)
     except IntegrityError:
         raise Conflict(_("This conflicts with an existing record.")) from None

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditLog
 from planning import services
 from planning.models import ResourceAssignment
 from tests.tasks.factories import make_project
@@ -127,3 +128,29 @@ def test_no_event_when_the_write_fails(django_capture_on_commit_callbacks, liste
 @pytest.fixture
 def outsider_project(make_user, other_department):
     return make_project(make_user("eve", department=other_department))
+
+
+@pytest.mark.postgres
+def test_a_bulk_item_the_database_refuses_fails_alone(postgres, api_for, owner, project, worker):
+    """An item whose UPDATE breaks a database constraint is rolled back by its own savepoint
+    (the service's inner one is skipped inside a bulk item) and the others still commit."""
+    first, refused, last = (_assign(owner, project, worker) for _ in range(3))
+    with postgres.cursor() as cursor:  # a rule only the database knows; DDL rolls back with the test
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending for the ALTER
+        cursor.execute(
+            "ALTER TABLE planning_resourceassignment"
+            " ADD CONSTRAINT test_not_the_13th CHECK (extract(day from start) <> 13)"
+        )
+    move = {"start": "2026-02-10", "end": "2026-02-20"}
+    items = [
+        {"id": first.pk, "version": 1, **move},
+        {"id": refused.pk, "version": 1, "start": "2026-02-13", "end": "2026-02-20"},
+        {"id": last.pk, "version": 1, **move},
+    ]
+    r = api_for(owner).post("/api/planning/assignments/bulk/", items, format="json")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["succeeded"] == [{"id": first.pk, "version": 2}, {"id": last.pk, "version": 2}]
+    assert [(f["id"], f["code"]) for f in body["failed"]] == [(refused.pk, "conflict")]
+    assert ResourceAssignment.objects.get(pk=refused.pk).version == 1
+    assert AuditLog.objects.filter(object_id=str(refused.pk), event_type__endswith=".update").count() == 0
