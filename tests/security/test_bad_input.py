@@ -154,3 +154,20 @@ def test_pages_answer_a_nul_query_with_a_400_page(client, admin_user):
         response = client.get(url)
         assert response.status_code == 400, url
         assert "text/html" in response["Content-Type"]
+
+
+@pytest.mark.parametrize("value", ["null", "", "0", "000", "-1", "1.5", "abc", "true", "%205"])
+@pytest.mark.parametrize("url", ["/api/tasks/", "/api/rooms/", "/api/planning/workers/", "/api/audit-logs/"])
+def test_an_unreadable_page_size_is_a_400_not_the_default_page(admin_api, world, url, value):
+    response = admin_api.get(f"{url}?page_size={value}")
+    assert_bad_input(response)
+    assert "page_size" in response.json()["error"]["details"]
+
+
+def test_a_page_size_is_served_up_to_the_maximum(admin_api, world):
+    TaskFactory(project=world["project"], status=world["project"].statuses.first())
+    assert len(admin_api.get("/api/tasks/?page_size=1").json()["results"]) == 1
+    assert admin_api.get("/api/tasks/?page_size=99999999999999999999").status_code == 200
+    schema = admin_api.get("/api/schema/?format=json").json()
+    (page_size,) = [p for p in schema["paths"]["/api/tasks/"]["get"]["parameters"] if p["name"] == "page_size"]
+    assert page_size["schema"] == {"type": "integer", "minimum": 1}
