@@ -5,7 +5,8 @@
   429 with its Retry-After header. Views document their 2xx answers only.
 - `require_version_on_updates` (another hook): PATCH/PUT bodies must carry `version`.
 - `AutoSchema`: pagination is documented where the API pages, i.e. on `list` actions;
-  extra actions that page say so with `paginated(...)`.
+  extra actions that page say so with `paginated(...)`. Filter parameters allow an empty
+  value, which django-filter reads as "no filter".
 - `document_output(...)`: serializers that validate input but render a selector payload
   document that payload as their response.
 """
@@ -123,6 +124,15 @@ class AutoSchema(SpectacularAutoSchema):
             finally:
                 self.method = "PATCH"
         return super()._get_request_for_media_type(serializer, direction)
+
+    def _get_filter_parameters(self):
+        # django-filter reads an empty value (`?to_date=`) as "no filter": say so, or a date or
+        # integer filter would be documented as refusing what it serves.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
+        return parameters
 
     def _get_paginator(self):
         # A viewset pages its `list` only; other actions answering a list answer a plain array

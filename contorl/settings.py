@@ -260,7 +260,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "contorl.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter, with yes/no filters that refuse an unreadable value (contorl/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["contorl.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "contorl.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contorl.errors.api_exception_handler",
     # Depth-limited, NUL-refusing parsers (contorl/parsers.py): such bodies get 400, not 500.

@@ -5,6 +5,8 @@ Date-range filters `from_date` / `to_date` select rows whose period overlaps the
 
 import django_filters as df
 
+from contorl.filters import BooleanFilter, FilterSet
+
 from .models import (
     Actual,
     Portfolio,
@@ -20,7 +22,7 @@ from .models import (
 )
 
 
-class PortfolioFilter(df.FilterSet):
+class PortfolioFilter(FilterSet):
     name = df.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -28,7 +30,7 @@ class PortfolioFilter(df.FilterSet):
         fields = ["name"]
 
 
-class ProgramFilter(df.FilterSet):
+class ProgramFilter(FilterSet):
     name = df.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -36,7 +38,7 @@ class ProgramFilter(df.FilterSet):
         fields = ["portfolio", "name"]
 
 
-class ProjectLinkFilter(df.FilterSet):
+class ProjectLinkFilter(FilterSet):
     portfolio = df.NumberFilter(field_name="program__portfolio_id")
 
     class Meta:
@@ -44,13 +46,13 @@ class ProjectLinkFilter(df.FilterSet):
         fields = ["program", "project", "portfolio"]
 
 
-class PhaseFilter(df.FilterSet):
+class PhaseFilter(FilterSet):
     class Meta:
         model = ProjectPhase
         fields = ["project", "gate_status"]
 
 
-class WorkerTypeFilter(df.FilterSet):
+class WorkerTypeFilter(FilterSet):
     name = df.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -58,7 +60,7 @@ class WorkerTypeFilter(df.FilterSet):
         fields = ["name"]
 
 
-class RateFilter(df.FilterSet):
+class RateFilter(FilterSet):
     on = df.DateFilter(method="valid_on", label="valid on this day")
 
     class Meta:
@@ -71,16 +73,16 @@ class RateFilter(df.FilterSet):
         return queryset.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=value), valid_from__lte=value)
 
 
-class WorkerFilter(df.FilterSet):
+class WorkerFilter(FilterSet):
     name = df.CharFilter(lookup_expr="icontains")
-    external = df.BooleanFilter(field_name="user", lookup_expr="isnull")
+    external = BooleanFilter(field_name="user", lookup_expr="isnull")
 
     class Meta:
         model = Worker
         fields = ["worker_type", "department", "user", "name", "external"]
 
 
-class _Overlap(df.FilterSet):
+class _Overlap(FilterSet):
     from_date = df.DateFilter(field_name="end", lookup_expr="gte")
     to_date = df.DateFilter(field_name="start", lookup_expr="lte")
 
@@ -101,7 +103,7 @@ class AssignmentFilter(_Overlap):
         fields = ["project", "phase", "task", "worker", "worker_type", "program", "portfolio", "from_date", "to_date"]
 
 
-class ActualFilter(df.FilterSet):
+class ActualFilter(FilterSet):
     from_date = df.DateFilter(field_name="date", lookup_expr="gte")
     to_date = df.DateFilter(field_name="date", lookup_expr="lte")
     program = df.NumberFilter(field_name="project__planning_link__program_id")
@@ -112,7 +114,7 @@ class ActualFilter(df.FilterSet):
         fields = ["project", "phase", "task", "worker", "program", "portfolio", "from_date", "to_date"]
 
 
-class ScopeAssignmentFilter(df.FilterSet):
+class ScopeAssignmentFilter(FilterSet):
     class Meta:
         model = ScopeAssignment
         fields = ["user", "role", "portfolio", "program", "project"]

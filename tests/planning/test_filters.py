@@ -44,3 +44,35 @@ def test_rates_valid_on_a_day(admin_api, welder, welder_rates):
     assert [r["id"] for r in on] == [old.pk] and on[0]["cost_per_hour"] == "40.00" and on[0]["valid_to"] == "2026-03-15"
     later = admin_api.get("/api/planning/rates/", {"on": "2026-03-16"}).json()["results"]
     assert [r["id"] for r in later] == [new.pk] and later[0]["valid_to"] is None
+
+
+def test_a_yes_no_filter_refuses_what_it_cannot_read(admin_api, worker, external_worker):
+    """django-filter's own BooleanFilter served the whole list for ?external=maybe."""
+
+    def ids(**query):
+        response = admin_api.get("/api/planning/workers/", query)
+        assert response.status_code == 200, response.content
+        return {w["id"] for w in response.json()["results"]}
+
+    assert ids(external="true") == ids(external="1") == ids(external="True") == {external_worker.pk}
+    assert ids(external="false") == ids(external="0") == {worker.pk}
+    assert ids(external="") == ids() == {worker.pk, external_worker.pk}  # empty: no filter
+    for value in ("maybe", "-58800", "yes", "null"):
+        bad = admin_api.get("/api/planning/workers/", {"external": value})
+        assert bad.status_code == 400 and "external" in bad.json()["error"]["details"], value
+
+
+def test_model_yes_no_fields_of_filterset_fields_are_strict_too(admin_api, user):
+    assert admin_api.get("/api/users/", {"is_department_manager": "false"}).status_code == 200
+    bad = admin_api.get("/api/users/", {"is_department_manager": "perhaps"})
+    assert bad.status_code == 400 and "is_department_manager" in bad.json()["error"]["details"]
+
+
+def test_an_empty_filter_value_is_no_filter_and_the_schema_says_so(admin_api, worker, external_worker):
+    everyone = admin_api.get("/api/planning/assignments/").json()["count"]
+    assert admin_api.get("/api/planning/assignments/", {"to_date": "", "worker": ""}).json()["count"] == everyone
+    schema = admin_api.get("/api/schema/?format=json").json()
+    params = {p["name"]: p for p in schema["paths"]["/api/planning/assignments/"]["get"]["parameters"]}
+    assert params["to_date"]["schema"]["format"] == "date" and params["to_date"]["allowEmptyValue"] is True
+    assert params["worker"]["allowEmptyValue"] is True
+    assert "allowEmptyValue" not in params["page_size"]  # not a filter: an empty page_size is a 400
