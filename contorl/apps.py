@@ -8,6 +8,13 @@ class ContorlConfig(AppConfig):
     def ready(self):
         from django.conf import settings
         from django.db.backends.signals import connection_created
+        from rest_framework import fields
+
+        # DRF reads a form or multipart body like an HTML form, where a yes/no field that is
+        # not there is an unticked checkbox: False. For an API client it is a field not given:
+        # required ones are a 400, optional ones keep their default or (PATCH) their value.
+        # Otherwise a form PATCH of `version` alone revoked system admin.
+        fields.BooleanField.default_empty_html = fields.empty
 
         from . import metrics
         from .accounts import sessions  # noqa: F401  (connects the sign-in/out receivers)

@@ -171,3 +171,26 @@ def test_a_page_size_is_served_up_to_the_maximum(admin_api, world):
     schema = admin_api.get("/api/schema/?format=json").json()
     (page_size,) = [p for p in schema["paths"]["/api/tasks/"]["get"]["parameters"] if p["name"] == "page_size"]
     assert page_size["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_a_yes_no_field_left_out_of_a_form_body_is_not_given_not_false(admin_api, make_user):
+    """DRF reads form bodies like HTML forms, where a missing checkbox means False: a multipart
+    PATCH carrying only `version` revoked system admin and cleared the department manager."""
+    boss = make_user("boss2", is_system_admin=True, is_department_manager=True)
+    refused = admin_api.patch(f"/api/users/{boss.pk}/admin/", {"version": boss.version}, format="multipart")
+    assert_bad_input(refused)
+    assert "is_system_admin" in refused.json()["error"]["details"]
+    moved = admin_api.patch(f"/api/users/{boss.pk}/", {"version": boss.version, "role": "manager"}, format="multipart")
+    assert moved.status_code == 200, moved.content
+    boss.refresh_from_db()
+    assert boss.is_system_admin and boss.is_department_manager and boss.role == "manager"
+    mine = admin_api.get("/api/users/me/").json()
+    form = "application/x-www-form-urlencoded"
+    me = admin_api.patch("/api/users/me/", f"version={mine['version']}", content_type=form)
+    assert_bad_input(me)  # the schema says email_notifications is required
+    assert (
+        admin_api.patch(
+            "/api/users/me/", {"version": mine["version"], "email_notifications": "true"}, format="multipart"
+        ).json()["email_notifications"]
+        is True
+    )
