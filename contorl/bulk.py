@@ -51,6 +51,11 @@ def update_each(
         )
     if len(items) > max_items:
         raise PayloadTooLarge(_("At most %(n)s items per request.") % {"n": max_items})
+    if not all(isinstance(item, dict) for item in items):
+        # A malformed body, not a bad item: the request is refused whole, as the schema says.
+        raise ValidationFailed(
+            _("Every item must be a JSON object."), details={"body": [_("Every item must be a JSON object.")]}
+        )
     if prefetch is not None:
         prefetch([i["id"] for i in items if isinstance(i, dict) and _is_id(i.get("id"))])
     with events.batched():

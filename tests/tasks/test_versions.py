@@ -107,3 +107,16 @@ def test_twenty_threads_one_winner(postgres, make_task, user, api_for):
     winner = next(i for i, s in results.items() if s == 200)
     row = Task.objects.get(pk=task.pk)
     assert row.version == 2 and row.title == f"writer {winner}" and row.priority == winner % 5
+
+
+@pytest.mark.parametrize("extra", [[None], [[None, None]], [1, "x"], [7]])
+def test_bulk_update_items_that_are_not_objects_refuse_the_whole_body(api, make_task, extra):
+    """A malformed body (the schema says a list of objects), unlike an item that fails on its own:
+    a good item beside it is not applied either."""
+    task = make_task(title="keep")
+    body = [{"id": task.pk, "version": task.version, "title": "changed"}, *extra]
+    response = api.post("/api/tasks/bulk-update/", body, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+    assert "body" in response.json()["error"]["details"]
+    task.refresh_from_db()
+    assert task.title == "keep"
