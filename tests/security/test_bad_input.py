@@ -194,3 +194,23 @@ def test_a_yes_no_field_left_out_of_a_form_body_is_not_given_not_false(admin_api
         ).json()["email_notifications"]
         is True
     )
+
+
+def test_a_number_where_the_schema_says_text_is_a_400(admin_api, world):
+    """DRF turned JSON numbers into text ("title": 5.5 was stored as "5.5")."""
+    task = world["task"]
+    cases = [
+        ("patch", f"/api/tasks/{task.pk}/", {"title": 5.5, "version": task.version}, "title"),
+        ("post", "/api/departments/", {"name": 1, "code": "NUM"}, "name"),
+        ("post", "/api/planning/portfolios/", {"name": "P", "description": 0}, "description"),
+        ("post", f"/api/tasks/{task.pk}/comments/", {"body": 7}, "body"),
+    ]
+    for method, url, body, field in cases:
+        response = getattr(admin_api, method)(url, body, format="json")
+        assert_bad_input(response)
+        assert field in response.json()["error"]["details"], (url, response.json())
+    task.refresh_from_db()
+    assert task.title != "5.5"
+    # Text is still text, in JSON and in forms.
+    assert admin_api.post("/api/departments/", {"name": "7", "code": "SEVEN"}, format="json").status_code == 201
+    assert admin_api.post("/api/departments/", {"name": "8", "code": "EIGHT"}, format="multipart").status_code == 201
