@@ -28,6 +28,7 @@ __all__ = [
     "Sensitivity",
     "chain_head",
     "record",
+    "record_many",
     "row_hash",
     "seal_pending",
     "verify_all",
@@ -60,6 +61,44 @@ def _request_id(request) -> str:
     return "" if rid in (None, "-") else str(rid)[:64]
 
 
+def _row_values(event_type: str, *, actor, obj, sensitivity, changes, request, object_type, object_id) -> dict:
+    if not event_type or len(event_type) > 64:
+        raise ValueError("event_type must be 1..64 characters")
+    if object_type is None and obj is not None:
+        object_type = obj._meta.label_lower
+    if object_id is None and obj is not None:
+        object_id = obj.pk
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None  # AnonymousUser
+    return {
+        "event_type": event_type,
+        "sensitivity": str(sensitivity),
+        "actor_id": actor.pk if actor is not None else None,
+        "object_type": (object_type or "")[:100],
+        "object_id": "" if object_id is None else str(object_id)[:64],
+        "changes": _normalise_changes(changes),
+        "request_id": _request_id(request),
+        "ip": _client_ip(request),
+    }
+
+
+def _logged(values: dict) -> None:
+    log.info(
+        "audit %s (%s) on %s %s",
+        values["event_type"],
+        values["sensitivity"],
+        values["object_type"] or "-",
+        values["object_id"] or "-",
+        extra={
+            "event": values["event_type"],
+            "sensitivity": values["sensitivity"],
+            "actor_id": values["actor_id"],
+            "object_type": values["object_type"],
+            "object_id": values["object_id"],
+        },
+    )
+
+
 def record(
     event_type: str,
     *,
@@ -73,24 +112,16 @@ def record(
 ) -> AuditLog:
     """Insert one unsealed audit row (in the caller's transaction); critical ones alert every admin."""
     sensitivity = Sensitivity(sensitivity)
-    if not event_type or len(event_type) > 64:
-        raise ValueError("event_type must be 1..64 characters")
-    if object_type is None and obj is not None:
-        object_type = obj._meta.label_lower
-    if object_id is None and obj is not None:
-        object_id = obj.pk
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None  # AnonymousUser
-    values = {
-        "event_type": event_type,
-        "sensitivity": str(sensitivity),
-        "actor_id": actor.pk if actor is not None else None,
-        "object_type": (object_type or "")[:100],
-        "object_id": "" if object_id is None else str(object_id)[:64],
-        "changes": _normalise_changes(changes),
-        "request_id": _request_id(request),
-        "ip": _client_ip(request),
-    }
+    values = _row_values(
+        event_type,
+        actor=actor,
+        obj=obj,
+        sensitivity=sensitivity,
+        changes=changes,
+        request=request,
+        object_type=object_type,
+        object_id=object_id,
+    )
     if sensitivity == Sensitivity.CRITICAL:
         with transaction.atomic():  # the row and its alerts stand or fall together
             entry = AuditLog.objects.create(**values, created_at=timezone.now())
@@ -100,21 +131,38 @@ def record(
         entry = AuditLog.objects.create(**values, created_at=timezone.now())
     # Outside our own savepoint: queued at the caller's level, one run serves all its rows.
     seal_after_commit()
-    log.info(
-        "audit %s (%s) on %s %s",
-        event_type,
-        sensitivity,
-        values["object_type"] or "-",
-        values["object_id"] or "-",
-        extra={
-            "event": event_type,
-            "sensitivity": str(sensitivity),
-            "actor_id": values["actor_id"],
-            "object_type": values["object_type"],
-            "object_id": values["object_id"],
-        },
-    )
+    _logged(values)
     return entry
+
+
+def record_many(
+    event_type: str, *, actor, entries: list[tuple], sensitivity: Sensitivity = Sensitivity.LOW, request=None
+) -> list[AuditLog]:
+    """record() for many objects of one write in one INSERT: `entries` is [(obj, changes)].
+    Not for critical events (each of those alerts the admins)."""
+    sensitivity = Sensitivity(sensitivity)
+    if sensitivity == Sensitivity.CRITICAL:
+        raise ValueError("critical events are recorded one by one")
+    now = timezone.now()
+    rows = [
+        _row_values(
+            event_type,
+            actor=actor,
+            obj=obj,
+            sensitivity=sensitivity,
+            changes=changes,
+            request=request,
+            object_type=None,
+            object_id=None,
+        )
+        for obj, changes in entries
+    ]
+    created = AuditLog.objects.bulk_create([AuditLog(**values, created_at=now) for values in rows])
+    if created:
+        seal_after_commit()
+    for values in rows:
+        _logged(values)
+    return created
 
 
 def _alert_admins(entry: AuditLog, actor) -> None:

@@ -45,6 +45,16 @@ def update_each(
     Returns {"succeeded": [{"id", "version"}], "failed": [failure(...), ...]}.
     Run it inside a transaction: the savepoints are nested in it.
     """
+    check_items(items, max_items=max_items)
+    if prefetch is not None:
+        prefetch(item_ids(items))
+    with events.batched():
+        succeeded, failed = _each(items, id_required=id_required, load=load, write=write, failure=failure)
+    return {"succeeded": succeeded, "failed": failed}
+
+
+def check_items(items, *, max_items: int) -> None:
+    """The body of a bulk update: a list of at most `max_items` JSON objects."""
     if not isinstance(items, list):
         raise ValidationFailed(
             _("Expected a list of {id, version, ...fields}."), details={"body": [_("Expected a list.")]}
@@ -56,14 +66,14 @@ def update_each(
         raise ValidationFailed(
             _("Every item must be a JSON object."), details={"body": [_("Every item must be a JSON object.")]}
         )
-    if prefetch is not None:
-        prefetch([i["id"] for i in items if isinstance(i, dict) and _is_id(i.get("id"))])
-    with events.batched():
-        succeeded, failed = _each(items, id_required=id_required, load=load, write=write, failure=failure)
-    return {"succeeded": succeeded, "failed": failed}
 
 
-def _is_id(value) -> bool:
+def item_ids(items: list) -> list[int]:
+    """The well-formed ids of the items."""
+    return [i["id"] for i in items if isinstance(i, dict) and is_id(i.get("id"))]
+
+
+def is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -73,7 +83,7 @@ def _each(items: list, *, id_required: str, load, write, failure) -> tuple[list,
         raw_id = item.get("id") if isinstance(item, dict) else None
         row = None
         try:
-            if not _is_id(raw_id):
+            if not is_id(raw_id):
                 raise ValidationFailed.field("id", id_required)
             with transaction.atomic():
                 token = _in_item.set(True)

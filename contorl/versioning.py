@@ -43,6 +43,28 @@ def require_version(data) -> int:
     return version
 
 
+def stale(model, pk, *, version: int, current, by=None) -> VersionConflict:
+    """The 409 for a write of `pk` at `version` when the row stands at `current` (or is gone).
+
+    Every 409 version_conflict in CONTORL starts here: one log line (ids and versions, never
+    field values) and one count in /metrics per refused write.
+    """
+    current_version = current.version if current else None
+    metrics.version_conflict(model._meta.label)
+    log.info(
+        "version_conflict",
+        extra={
+            "event": "version_conflict",
+            "entity": model._meta.label,
+            "entity_id": pk,
+            "expected_version": version,
+            "actual_version": current_version,
+            "user_id": getattr(by, "pk", None),
+        },
+    )
+    return VersionConflict(instance=current, your_version=version, current_version=current_version)
+
+
 def versioned_update(instance, *, version: int, fields: dict, by=None):
     """Apply `fields` to `instance` if its stored version is still `version`.
 
@@ -57,22 +79,7 @@ def versioned_update(instance, *, version: int, fields: dict, by=None):
     matched = model._base_manager.filter(pk=instance.pk, version=version).update(version=F("version") + 1, **values)
     if not matched:
         current = model._base_manager.filter(pk=instance.pk).first()
-        current_version = current.version if current else None
-        # Every 409 version_conflict in CONTORL starts here: one log line (ids and versions,
-        # never field values) and one count in /metrics per refused write.
-        metrics.version_conflict(model._meta.label)
-        log.info(
-            "version_conflict",
-            extra={
-                "event": "version_conflict",
-                "entity": model._meta.label,
-                "entity_id": instance.pk,
-                "expected_version": version,
-                "actual_version": current_version,
-                "user_id": getattr(by, "pk", None),
-            },
-        )
-        raise VersionConflict(instance=current, your_version=version, current_version=current_version)
+        raise stale(model, instance.pk, version=version, current=current, by=by)
     for name, value in values.items():
         setattr(instance, name, value)
     instance.version = version + 1

@@ -154,3 +154,40 @@ def test_a_bulk_item_the_database_refuses_fails_alone(postgres, api_for, owner, 
     assert [(f["id"], f["code"]) for f in body["failed"]] == [(refused.pk, "conflict")]
     assert ResourceAssignment.objects.get(pk=refused.pk).version == 1
     assert AuditLog.objects.filter(object_id=str(refused.pk), event_type__endswith=".update").count() == 0
+
+
+def test_a_bulk_move_is_one_batch_whatever_its_size(api_for, owner, project, worker, django_assert_max_num_queries):
+    """Rows read and locked together, one UPDATE, one audit INSERT: the statement count does not
+    grow with the number of items."""
+    small = [_assign(owner, project, worker) for _ in range(3)]
+    large = [_assign(owner, project, worker) for _ in range(30)]
+    api = api_for(owner)
+
+    def move(rows) -> int:
+        items = [{"id": a.pk, "version": 1, "start": "2026-02-03", "end": "2026-02-07"} for a in rows]
+        with django_assert_max_num_queries(30) as ctx:
+            r = api.post("/api/planning/assignments/bulk/", items, format="json")
+        assert r.status_code == 200 and len(r.json()["succeeded"]) == len(rows), r.content
+        return len(ctx.captured_queries)
+
+    assert move(small) == move(large)
+    assert AuditLog.objects.filter(event_type="planning.assignment.update").count() == 33
+    assert set(ResourceAssignment.objects.filter(pk__in=[a.pk for a in large]).values_list("version", "start")) == {
+        (2, D(2026, 2, 3))
+    }
+
+
+def test_an_id_listed_twice_moves_twice_in_order(api_for, owner, project, worker):
+    a = _assign(owner, project, worker)
+    items = [
+        {"id": a.pk, "version": 1, "start": "2026-02-03", "end": "2026-02-07"},
+        {"id": a.pk, "version": 2, "hours_per_day": "6"},
+        {"id": a.pk, "version": 2, "hours_per_day": "7"},  # stale by now: the row is at 3
+    ]
+    body = api_for(owner).post("/api/planning/assignments/bulk/", items, format="json").json()
+    assert body["succeeded"] == [{"id": a.pk, "version": 2}, {"id": a.pk, "version": 3}]
+    assert [(f["code"], f["current"]["version"]) for f in body["failed"]] == [("version_conflict", 3)]
+    row = ResourceAssignment.objects.get(pk=a.pk)
+    assert (row.version, row.start, row.hours_per_day) == (3, D(2026, 2, 3), Decimal(6))
+    changes = AuditLog.objects.get(event_type="planning.assignment.update", object_id=str(a.pk)).changes
+    assert set(changes) == {"start", "end", "hours_per_day"}  # both moves, one audit row
