@@ -85,17 +85,24 @@ class RateBook:
 # --- capacity ----------------------------------------------------------------------------
 
 
-def _spread(rows, start, end, working: dict) -> dict[int, dict[datetime.date, Decimal]]:
-    """(worker id, from, to, hours) rows -> {worker id: {working day: hours}} inside [start, end]."""
-    out: dict[int, dict[datetime.date, Decimal]] = {}
+def _spread(rows, start, end, working: dict) -> dict[int, dict[datetime.date, int]]:
+    """(worker id, from, to, hours) rows -> {worker id: {working day: hundredths of an hour}}
+    inside [start, end]. Hours carry two decimals, so whole hundredths are exact, and ints
+    add, compare and hash far faster than Decimals over ~17,000 cells."""
+    out: dict[int, dict[datetime.date, int]] = {}
     for worker_id, first, last, hours in rows:
         mine = out.setdefault(worker_id, {})
+        cents = int(hours * 100)
         day, last = max(first, start), min(last, end)
         while day <= last:
             if working[day]:
-                mine[day] = mine.get(day, ZERO) + hours
+                mine[day] = mine.get(day, 0) + cents
             day += ONE_DAY
     return out
+
+
+def _hours_text(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"  # money() of cents / 100, for cents >= 0
 
 
 def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
@@ -103,7 +110,8 @@ def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
 
     One query for the assignments and one for the leave of all of them; the rest is
     arithmetic over the days of the range (200 workers x 84 days is ~17,000 cells, so the
-    days, their ISO strings and the money strings are worked out once, not per cell)."""
+    days and their ISO strings are worked out once, and the few distinct cells of a worker
+    (working or not, leave, load) once each, not per day)."""
     ids = [w.pk for w in workers]
     span = list(days(start, end))
     working = {day: is_working_day(day) for day in span}
@@ -124,35 +132,34 @@ def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
         end,
         working,
     )
-    text: dict[Decimal, str] = {}  # a few distinct values, formatted thousands of times
-
-    def money_text(value: Decimal) -> str:
-        return text.get(value) or text.setdefault(value, money(value))
-
     rows, nothing = [], {}
     for worker in workers:
-        daily = (worker.weekly_capacity_hours / 5).quantize(Decimal("0.01"))
+        daily = int((worker.weekly_capacity_hours / 5).quantize(Decimal("0.01")) * 100)
         my_load, my_leave = assigned.get(worker.pk, nothing), leave.get(worker.pk, nothing)
+        kinds: dict[tuple, tuple[dict, int, int, bool]] = {}  # (working, leave, load) -> cell parts
         cells, over_days = [], 0
-        total_capacity = total_assigned = ZERO
+        total_capacity = total_assigned = 0
         for day, iso, is_working in labels:
-            base = daily if is_working else ZERO
-            off = min(my_leave.get(day, ZERO), base)
-            cap = base - off
-            load = my_load.get(day, ZERO)
-            over = load > cap
+            key = (is_working, my_leave.get(day, 0), my_load.get(day, 0))
+            kind = kinds.get(key)
+            if kind is None:
+                base = daily if is_working else 0
+                off = min(key[1], base)
+                cap, load = base - off, key[2]
+                parts = {
+                    "capacity": _hours_text(cap),
+                    "leave": _hours_text(off),
+                    "assigned": _hours_text(load),
+                    "over_allocated": load > cap,
+                }
+                kind = kinds[key] = (parts, cap, load, load > cap)
+            parts, cap, load, over = kind
             over_days += over
             total_capacity += cap
             total_assigned += load
-            cells.append(
-                {
-                    "date": iso,
-                    "capacity": money_text(cap),
-                    "leave": money_text(off),
-                    "assigned": money_text(load),
-                    "over_allocated": over,
-                }
-            )
+            cells.append({"date": iso, **parts})
+        total_capacity = Decimal(total_capacity) / 100
+        total_assigned = Decimal(total_assigned) / 100
         rows.append(
             {
                 "worker": {
