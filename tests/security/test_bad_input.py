@@ -214,3 +214,37 @@ def test_a_number_where_the_schema_says_text_is_a_400(admin_api, world):
     # Text is still text, in JSON and in forms.
     assert admin_api.post("/api/departments/", {"name": "7", "code": "SEVEN"}, format="json").status_code == 201
     assert admin_api.post("/api/departments/", {"name": "8", "code": "EIGHT"}, format="multipart").status_code == 201
+
+
+def test_a_yes_no_field_takes_true_or_false_only(admin_api, user):
+    """DRF also took 1, 0, "yes", "on" ... for a boolean the schema documents as true/false."""
+    version = admin_api.get("/api/users/me/").json()["version"]
+    for value in (1, 0, "yes", "on", "0"):
+        refused = admin_api.patch("/api/users/me/", {"version": version, "email_notifications": value}, format="json")
+        assert_bad_input(refused)
+        assert "email_notifications" in refused.json()["error"]["details"], value
+    form = admin_api.patch("/api/users/me/", {"version": version, "email_notifications": "1"}, format="multipart")
+    assert_bad_input(form)
+    ok = admin_api.patch("/api/users/me/", {"version": version, "email_notifications": "true"}, format="multipart")
+    assert ok.status_code == 200 and ok.json()["email_notifications"] is True
+    ok = admin_api.patch("/api/users/me/", {"version": version + 1, "email_notifications": False}, format="json")
+    assert ok.status_code == 200 and ok.json()["email_notifications"] is False
+
+
+def test_an_empty_form_value_of_a_text_field_that_may_not_be_blank_is_refused(api, user, world):
+    """It counted as not given: a room opened from a template by a form with title= took the
+    template's title, and an attachment uploaded with name= kept the file's name."""
+    from rooms import services as room_services
+    from tests.security.conftest import upload
+
+    template = room_services.template_create(by=user, name="Stop", title_pattern="{location} stop")
+    response = api.post("/api/rooms/", {"title": "", "template": template.pk, "location": "L1"}, format="multipart")
+    assert_bad_input(response)
+    assert "title" in response.json()["error"]["details"]
+    task = world["task"]
+    response = api.post(f"/api/tasks/{task.pk}/attachments/", {"file": upload(), "name": ""}, format="multipart")
+    assert_bad_input(response)
+    assert "name" in response.json()["error"]["details"]
+    # A field that may be blank still takes "" from a form, and a field left out is not given.
+    ok = api.post("/api/rooms/", {"template": template.pk, "location": "L2", "description": ""}, format="multipart")
+    assert ok.status_code == 201 and ok.json()["title"] == "L2 stop", ok.content
