@@ -138,15 +138,6 @@ class AssignmentPatchSerializer(AssignmentSerializer):
         fields = ["worker", "phase", "task", "start", "end", "hours_per_day", "note"]
 
 
-class AssignmentBulkItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    version = serializers.IntegerField(min_value=1)
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-    hours_per_day = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=Decimal("0.01"), required=False)
-    worker = serializers.IntegerField(required=False)
-
-
 class ActualSerializer(Out):
     project = StrictPK(queryset=Project.objects.all())
     worker = StrictPK(queryset=Worker.objects.all())

@@ -76,6 +76,23 @@ def test_bulk_needs_planner_role_and_a_list(api_for, owner, project, worker, mak
     assert api_for(owner).post("/api/planning/assignments/bulk/", {"id": a.pk}, format="json").status_code == 400
 
 
+def test_bulk_items_that_are_objects_fail_alone_and_the_schema_says_any_object(api_for, owner, project, worker):
+    """The schema documented required id/version and typed fields per item, while such an item
+    fails alone in a 200 by design; it documents a list of objects now (as tasks' bulk does)."""
+    a = _assign(owner, project, worker)
+    api = api_for(owner)
+    items = [{"id": a.pk}, {"version": 1}, {"id": a.pk, "version": 1, "start": "soon"}]
+    body = api.post("/api/planning/assignments/bulk/", items, format="json").json()
+    assert body["succeeded"] == [] and [f["code"] for f in body["failed"]] == ["validation_error"] * 3
+    malformed = [{"id": a.pk, "version": 1}, 3]
+    assert api.post("/api/planning/assignments/bulk/", malformed, format="json").status_code == 400
+    schema = api.get("/api/schema/?format=json").json()
+    request = schema["paths"]["/api/planning/assignments/bulk/"]["post"]["requestBody"]["content"]
+    assert list(request) == ["application/json"]
+    assert request["application/json"]["schema"]["items"]["type"] == "object"
+    assert "required" not in request["application/json"]["schema"]["items"]
+
+
 def test_assignment_events_reach_the_project_group_after_commit(
     django_capture_on_commit_callbacks, listen, api_for, owner, project, worker
 ):
