@@ -5,7 +5,7 @@ Date-range filters `from_date` / `to_date` select rows whose period overlaps the
 
 import django_filters as df
 
-from contorl.filters import BooleanFilter, FilterSet
+from contorl.filters import BooleanFilter, FilterSet, IdFilter
 
 from .models import (
     Actual,
@@ -39,7 +39,7 @@ class ProgramFilter(FilterSet):
 
 
 class ProjectLinkFilter(FilterSet):
-    portfolio = df.NumberFilter(field_name="program__portfolio_id")
+    portfolio = IdFilter(field_name="program__portfolio_id")
 
     class Meta:
         model = ProjectLink
@@ -94,9 +94,9 @@ class WorkerExceptionFilter(_Overlap):
 
 
 class AssignmentFilter(_Overlap):
-    program = df.NumberFilter(field_name="project__planning_link__program_id")
-    portfolio = df.NumberFilter(field_name="project__planning_link__program__portfolio_id")
-    worker_type = df.NumberFilter(field_name="worker__worker_type_id")
+    program = IdFilter(field_name="project__planning_link__program_id")
+    portfolio = IdFilter(field_name="project__planning_link__program__portfolio_id")
+    worker_type = IdFilter(field_name="worker__worker_type_id")
 
     class Meta:
         model = ResourceAssignment
@@ -106,8 +106,8 @@ class AssignmentFilter(_Overlap):
 class ActualFilter(FilterSet):
     from_date = df.DateFilter(field_name="date", lookup_expr="gte")
     to_date = df.DateFilter(field_name="date", lookup_expr="lte")
-    program = df.NumberFilter(field_name="project__planning_link__program_id")
-    portfolio = df.NumberFilter(field_name="project__planning_link__program__portfolio_id")
+    program = IdFilter(field_name="project__planning_link__program_id")
+    portfolio = IdFilter(field_name="project__planning_link__program__portfolio_id")
 
     class Meta:
         model = Actual

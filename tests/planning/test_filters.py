@@ -76,3 +76,21 @@ def test_an_empty_filter_value_is_no_filter_and_the_schema_says_so(admin_api, wo
     assert params["to_date"]["schema"]["format"] == "date" and params["to_date"]["allowEmptyValue"] is True
     assert params["worker"]["allowEmptyValue"] is True
     assert "allowEmptyValue" not in params["page_size"]  # not a filter: an empty page_size is a 400
+
+
+@pytest.mark.parametrize("value", ["-9.8e185", "99999999999999999999", "1.5", "0", "x"])
+@pytest.mark.parametrize("name", ["portfolio", "program", "worker_type"])
+def test_an_id_filter_through_a_join_takes_a_whole_number_in_range(admin_api, name, value):
+    """?portfolio=-9.8e185 reached SQLite as a decimal and failed there (500)."""
+    response = admin_api.get("/api/planning/assignments/", {name: value})
+    assert response.status_code == 400, response.content
+    assert name in response.json()["error"]["details"]
+
+
+def test_an_id_filter_still_filters(admin_api, admin_user, project, worker, linked, program):
+    services.assignment_create(
+        by=admin_user, project=project, worker=worker, start=D(2026, 3, 2), end=D(2026, 3, 6), hours_per_day=Decimal(2)
+    )
+    ids = admin_api.get("/api/planning/assignments/", {"portfolio": program.portfolio_id}).json()["results"]
+    assert len(ids) == 1
+    assert admin_api.get("/api/planning/assignments/", {"portfolio": 2**62}).json()["results"] == []
