@@ -8,9 +8,9 @@ DRF's fields follow HTML-form and JavaScript habits that the OpenAPI schema does
 - a yes/no field takes 1, 0, "yes", "on" ...: here JSON true/false, or "true"/"false" in a form;
 - a text field takes a JSON number and stores its digits ("title": 5.5 became "5.5"): here only
   strings;
-- an empty form value of an optional text field that may not be blank counts as not given:
-  here it is blank, refused like "" in JSON (an empty value of a field that may be null is
-  still null, the only way a form can say it).
+- an empty form value of an optional field counts as not given: here it is the value "",
+  refused like "" in JSON unless the field may be blank (an empty value of a field that may
+  be null is still null, the only way a form can say it).
 
 `install()` applies this to DRF's field classes once at start-up (contorl/apps.py), so every
 serializer, hand-written or generated from a model, reads input the same way.
@@ -28,7 +28,7 @@ def install() -> None:
     fields.BooleanField.default_empty_html = fields.empty
     fields.BooleanField.to_internal_value = _strict_boolean
     fields.CharField.to_internal_value = _text_only(fields.CharField.to_internal_value)
-    fields.CharField.get_value = _blank_is_given(fields.CharField.get_value)
+    fields.Field.get_value = _blank_is_given(fields.Field.get_value)
     setattr(fields.Field, _INSTALLED, True)
 
 
@@ -53,7 +53,7 @@ def _blank_is_given(get_value):
     def get(self, dictionary):
         value = get_value(self, dictionary)
         if value is fields.empty and html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
-            return ""  # run_validation refuses it unless allow_blank, as for JSON
+            return ""  # validated like "" in JSON: refused unless the field may be blank
         return value
 
     return get

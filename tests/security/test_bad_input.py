@@ -248,3 +248,16 @@ def test_an_empty_form_value_of_a_text_field_that_may_not_be_blank_is_refused(ap
     # A field that may be blank still takes "" from a form, and a field left out is not given.
     ok = api.post("/api/rooms/", {"template": template.pk, "location": "L2", "description": ""}, format="multipart")
     assert ok.status_code == 201 and ok.json()["title"] == "L2 stop", ok.content
+
+
+def test_an_empty_form_value_of_an_optional_choice_is_refused(api, world):
+    """severity= in a form counted as not given, so the template got the default severity."""
+    multipart = api.post(
+        "/api/room-templates/", {"name": "E1", "title_pattern": "x", "severity": ""}, format="multipart"
+    )
+    urlencoded = api.post(
+        "/api/room-templates/", "name=E2&title_pattern=x&severity=", content_type="application/x-www-form-urlencoded"
+    )
+    for response in (multipart, urlencoded):
+        assert_bad_input(response)
+        assert "severity" in response.json()["error"]["details"]
