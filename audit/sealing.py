@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, connection, connections, transaction
 
+from contorl import bulk
 from contorl.transactions import on_commit_once
 
 from . import keys
@@ -102,7 +103,7 @@ def _seal_batch(key: bytes, batch_size: int) -> int:
             row.update(seq=seq, prev_hash=prev)
             prev = row_hash(row, key=key)
             sealed.append(AuditLog(pk=row["id"], seq=seq, prev_hash=row["prev_hash"], hash=prev))
-        AuditLog.objects.bulk_update(sealed, ["seq", "prev_hash", "hash"])
+        bulk.update_columns(AuditLog, sealed, ["seq", "prev_hash", "hash"])
     return len(rows)
 
 

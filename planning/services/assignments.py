@@ -118,7 +118,7 @@ def assignment_bulk_update(*, items, by, parse) -> dict:
         return {"succeeded": succeeded, "failed": failed}
     try:
         with transaction.atomic():
-            ResourceAssignment.objects.bulk_update([a for a, _diff in changed.values()], _columns(changed.values()))
+            bulk.update_columns(ResourceAssignment, [a for a, _diff in changed.values()], _columns(changed.values()))
     except IntegrityError:
         return _bulk_update_item_by_item(items=items, by=by, parse=parse)
     audit.record_many("planning.assignment.update", actor=by, entries=list(changed.values()))
@@ -130,8 +130,7 @@ def assignment_bulk_update(*, items, by, parse) -> dict:
 
 
 def _columns(changed) -> list[str]:
-    """The columns a batch writes: the version, the time, and those some item changed (a
-    CASE per column and row is most of bulk_update's cost, so not every writable column)."""
+    """The columns a batch writes: the version, the time, and those some item changed."""
     names = {name for _row, diff in changed for name in diff}
     return ["version", "updated_at", *(name for name in ASSIGNMENT_FIELDS if name in names)]
 

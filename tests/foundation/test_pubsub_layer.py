@@ -116,3 +116,25 @@ async def test_a_room_socket_answers_a_resync_with_a_fresh_ready(pubsub_layer, u
         frame = await comm.receive_json_from(timeout=5)
     assert frame["data"] == {"room": room.pk, "last_seq": room.last_seq}
     await comm.disconnect()
+
+
+async def test_group_send_many_publishes_in_order_in_one_round_trip(redis_url, monkeypatch):
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
+    try:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("project.1", first)
+        await layer.group_add("project.2", second)
+        shard = layer._get_layer()._shards[0]
+        single = []
+        monkeypatch.setattr(shard, "publish", lambda *a: single.append(a))  # must not be used
+        batch = [("project.1" if n % 3 else "project.2", data(n)) for n in range(1, 31)]
+        await layer.group_send_many(batch)
+        got = {first: [], second: []}
+        for channel, count in ((first, 20), (second, 10)):
+            for _ in range(count):
+                got[channel].append((await asyncio.wait_for(layer.receive(channel), 5))["seq"])
+    finally:
+        await layer.flush()
+    assert single == []
+    assert got[first] == [n for n in range(1, 31) if n % 3], "one group's frames arrive in publish order"
+    assert got[second] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
