@@ -7,6 +7,8 @@ clients never see binary floating point in costs.
 import datetime
 from decimal import Decimal
 
+from django.db import models
+
 from .models import (
     Actual,
     Portfolio,
@@ -41,6 +43,46 @@ def _fields(obj) -> dict:
             continue
         data[field.name] = _value(getattr(obj, field.attname))
     return data
+
+
+def _converter(field):
+    if isinstance(field, models.DecimalField):
+        return lambda v: None if v is None else f"{v:.2f}"
+    if isinstance(field, models.DateTimeField):
+        return lambda v: None if v is None else v.isoformat().replace("+00:00", "Z")
+    if isinstance(field, models.DateField):
+        return lambda v: None if v is None else v.isoformat()
+    return None
+
+
+class Columns:
+    """payload() straight from database rows, for the lists: reading a page of 500 into model
+    instances first cost as much as the rest of the request. Only for models whose payload is
+    their fields (Worker and ScopeAssignment add properties)."""
+
+    def __init__(self, model):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in _HIDDEN]
+        self.attnames = ("pk", *(f.attname for f in fields))
+        self._keys = ("id", *(f.name for f in fields))
+        self._convert = [(i, c) for i, f in enumerate(fields, start=1) if (c := _converter(f)) is not None]
+
+    def payload(self, row: tuple) -> dict:
+        values = list(row)
+        for i, convert in self._convert:
+            values[i] = convert(values[i])
+        return dict(zip(self._keys, values, strict=True))
+
+
+_columns: dict = {}
+
+
+def columns(model) -> Columns | None:
+    """The Columns of `model`, or None where payload() needs the instance."""
+    if model in (Worker, ScopeAssignment):
+        return None
+    if model not in _columns:
+        _columns[model] = Columns(model)
+    return _columns[model]
 
 
 def payload(obj) -> dict:

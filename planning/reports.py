@@ -14,6 +14,7 @@ queries. Calendar rules, the same everywhere:
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from itertools import accumulate
 
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,6 @@ from contorl.errors import ValidationFailed
 from .models import Actual, Rate, ResourceAssignment, WorkerException
 
 ZERO = Decimal(0)
-ONE_DAY = datetime.timedelta(days=1)
 MAX_CAPACITY_DAYS = 92
 MAX_REPORT_WEEKS = 157
 
@@ -85,43 +85,59 @@ class RateBook:
 # --- capacity ----------------------------------------------------------------------------
 
 
-def _spread(rows, start, end, working: dict) -> dict[int, dict[datetime.date, int]]:
-    """(worker id, from, to, hours) rows -> {worker id: {working day: hundredths of an hour}}
-    inside [start, end]. Hours carry two decimals, so whole hundredths are exact, and ints
-    add, compare and hash far faster than Decimals over ~17,000 cells."""
-    out: dict[int, dict[datetime.date, int]] = {}
+def _spread(rows, start: datetime.date, working: list[bool]) -> dict[int, list[int]]:
+    """(worker id, from, to, hours) rows -> {worker id: per day of the range (index 0 is
+    `start`), hundredths of an hour on working days, 0 on the others}. Hours carry two
+    decimals, so whole hundredths are exact; each row adds at its first day and takes away
+    after its last, and one running sum per worker gives every day (rows x days of
+    additions was most of the calendar's time)."""
+    n = len(working)
+    steps: dict[int, list[int]] = {}
     for worker_id, first, last, hours in rows:
-        mine = out.setdefault(worker_id, {})
+        a, b = max((first - start).days, 0), min((last - start).days, n - 1)
+        if a > b:
+            continue
+        mine = steps.get(worker_id)
+        if mine is None:
+            mine = steps[worker_id] = [0] * (n + 1)
         cents = int(hours * 100)
-        day, last = max(first, start), min(last, end)
-        while day <= last:
-            if working[day]:
-                mine[day] = mine.get(day, 0) + cents
-            day += ONE_DAY
-    return out
+        mine[a] += cents
+        mine[b + 1] -= cents
+    return {
+        worker_id: [total if work else 0 for total, work in zip(accumulate(mine[:n]), working, strict=True)]
+        for worker_id, mine in steps.items()
+    }
 
 
 def _hours_text(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"  # money() of cents / 100, for cents >= 0
 
 
-def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
+CAPACITY_WORKER_FIELDS = ("id", "name", "user_id", "department_id", "worker_type_id", "weekly_capacity_hours")
+
+
+def capacity(workers, start: datetime.date, end: datetime.date, *, compact: bool = False) -> list[dict]:
     """Rows for `workers` (a list): per day capacity, leave, assigned and over_allocated.
 
     One query for the assignments and one for the leave of all of them; the rest is
     arithmetic over the days of the range (200 workers x 84 days is ~17,000 cells, so the
     days and their ISO strings are worked out once, and the few distinct cells of a worker
-    (working or not, leave, load) once each, not per day)."""
+    (working or not, leave, load) once each, not per day).
+
+    `compact`: a row carries its distinct cells once (`cells`) and, per day of the range, the
+    index of that day's cell (`day_cells`) instead of a dated cell per day (`days`). The
+    calendar asks for this: a worker has a handful of distinct cells over 84 days, and the
+    per-day form made 200 workers' answer 414 KB of JSON.
+    """
     ids = [w.pk for w in workers]
     span = list(days(start, end))
-    working = {day: is_working_day(day) for day in span}
-    labels = [(day, day.isoformat(), working[day]) for day in span]
+    isos = [day.isoformat() for day in span]
+    working = [is_working_day(day) for day in span]
     assigned = _spread(
         ResourceAssignment.objects.filter(worker_id__in=ids, start__lte=end, end__gte=start).values_list(
             "worker_id", "start", "end", "hours_per_day"
         ),
         start,
-        end,
         working,
     )
     leave = _spread(
@@ -129,21 +145,20 @@ def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
             "worker_id", "start", "end", "hours_off"
         ),
         start,
-        end,
         working,
     )
-    rows, nothing = [], {}
+    rows, nothing = [], [0] * len(span)
     for worker in workers:
         daily = int((worker.weekly_capacity_hours / 5).quantize(Decimal("0.01")) * 100)
         my_load, my_leave = assigned.get(worker.pk, nothing), leave.get(worker.pk, nothing)
-        kinds: dict[tuple, tuple[dict, int, int, bool]] = {}  # (working, leave, load) -> cell parts
+        # (working, leave, load) -> (index, cell parts, capacity, load, over)
+        kinds: dict[tuple, tuple[int, dict, int, int, bool]] = {}
         cells, over_days = [], 0
         total_capacity = total_assigned = 0
-        for day, iso, is_working in labels:
-            key = (is_working, my_leave.get(day, 0), my_load.get(day, 0))
+        for key in zip(working, my_leave, my_load, strict=True):
             kind = kinds.get(key)
             if kind is None:
-                base = daily if is_working else 0
+                base = daily if key[0] else 0
                 off = min(key[1], base)
                 cap, load = base - off, key[2]
                 parts = {
@@ -152,30 +167,34 @@ def capacity(workers, start: datetime.date, end: datetime.date) -> list[dict]:
                     "assigned": _hours_text(load),
                     "over_allocated": load > cap,
                 }
-                kind = kinds[key] = (parts, cap, load, load > cap)
-            parts, cap, load, over = kind
+                kind = kinds[key] = (len(kinds), parts, cap, load, load > cap)
+            index, parts, cap, load, over = kind
             over_days += over
             total_capacity += cap
             total_assigned += load
-            cells.append({"date": iso, **parts})
-        total_capacity = Decimal(total_capacity) / 100
-        total_assigned = Decimal(total_assigned) / 100
-        rows.append(
-            {
-                "worker": {
-                    "id": worker.pk,
-                    "name": worker.name,
-                    "user": worker.user_id,
-                    "department": worker.department_id,
-                    "worker_type": worker.worker_type_id,
-                    "weekly_capacity_hours": money(worker.weekly_capacity_hours),
-                },
-                "days": cells,
-                "capacity_hours": money(total_capacity),
-                "assigned_hours": money(total_assigned),
-                "over_allocated_days": over_days,
-            }
-        )
+            cells.append(index)
+        if not compact:
+            table = [parts for _index, parts, *_rest in kinds.values()]
+            cells = [{"date": iso, **table[k]} for iso, k in zip(isos, cells, strict=True)]
+        row = {
+            "worker": {
+                "id": worker.pk,
+                "name": worker.name,
+                "user": worker.user_id,
+                "department": worker.department_id,
+                "worker_type": worker.worker_type_id,
+                "weekly_capacity_hours": money(worker.weekly_capacity_hours),
+            },
+        }
+        if compact:
+            row["cells"] = [parts for _index, parts, *_rest in kinds.values()]
+            row["day_cells"] = cells
+        else:
+            row["days"] = cells
+        row["capacity_hours"] = money(Decimal(total_capacity) / 100)
+        row["assigned_hours"] = money(Decimal(total_assigned) / 100)
+        row["over_allocated_days"] = over_days
+        rows.append(row)
     return rows
 
 

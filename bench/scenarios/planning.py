@@ -20,7 +20,8 @@ BATCH = 100
 def calendar_paths(world: dict) -> list[tuple[str, str]]:
     """(label, path) of every request the calendar page makes for this world's worker type."""
     common = f"page_size={PAGE_SIZE}&worker_type={world['worker_type']}"
-    paths = [("capacity", f"/api/planning/capacity/?{common}&start={world['start']}&end={world['end']}")]
+    window = f"start={world['start']}&end={world['end']}&compact=true"
+    paths = [("capacity", f"/api/planning/capacity/?{common}&{window}")]
     pages = max(1, -(-len(world["assignments"]) // PAGE_SIZE))
     for page in range(1, pages + 1):
         path = f"/api/planning/assignments/?{common}&from_date={world['start']}&to_date={world['end']}"

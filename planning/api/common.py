@@ -10,7 +10,7 @@ from contorl.lookups import visible_or_404
 from contorl.versioning import require_version
 
 from .. import permissions as P
-from ..payloads import payload
+from ..payloads import columns, payload
 
 
 def _body(request) -> dict:
@@ -55,8 +55,13 @@ class PlanningViewSet(ratelimits.RateLimitedViewMixin, viewsets.GenericViewSet):
         return visible_or_404(self.get_queryset(), self.kwargs["pk"])
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([payload(o) for o in page])
+        queryset = self.filter_queryset(self.get_queryset())
+        fast = columns(queryset.model)
+        if fast is None:
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response([payload(o) for o in page])
+        page = self.paginate_queryset(queryset.values_list(*fast.attnames))
+        return self.get_paginated_response([fast.payload(row) for row in page])
 
     def retrieve(self, request, pk=None):
         return Response(payload(self.get_object()))

@@ -3,6 +3,7 @@
 import csv
 import io
 
+from django import forms
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from contorl import ratelimits
 from contorl.errors import NotFound, ValidationFailed
+from contorl.filters import StrictNullBooleanField
 from contorl.lookups import visible_or_404
 from contorl.pagination import StandardPagination
 
@@ -19,6 +21,13 @@ from .. import filters, reports
 from .. import permissions as P
 from ..models import Portfolio, Program, ProjectLink, ProjectPhase, Worker
 from .schema import CapacityOut, PlanVsActualOut
+
+
+def _flag(query, name: str) -> bool:
+    try:
+        return bool(StrictNullBooleanField(required=False).clean(query.get(name)))
+    except forms.ValidationError as exc:
+        raise ValidationFailed.field(name, exc.messages[0]) from None
 
 
 class CapacityView(ratelimits.RateLimitedViewMixin, APIView):
@@ -37,6 +46,12 @@ class CapacityView(ratelimits.RateLimitedViewMixin, APIView):
             OpenApiParameter("department", int),
             OpenApiParameter("project", int, description="only workers assigned to this project in the range"),
             OpenApiParameter("over_allocated", bool, description="only workers over-allocated on some day"),
+            OpenApiParameter(
+                "compact",
+                bool,
+                description="each row's distinct cells once (`cells`) and per day the index of its cell "
+                "(`day_cells`) instead of `days` (what the assignment calendar reads)",
+            ),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
@@ -45,13 +60,16 @@ class CapacityView(ratelimits.RateLimitedViewMixin, APIView):
     def get(self, request):
         q = request.query_params
         start, end = reports.parse_date(q, "start"), reports.parse_date(q, "end")
+        compact, over_only = _flag(q, "compact"), _flag(q, "over_allocated")
         if start is None or end is None:
             raise ValidationFailed(
                 _("start and end are required."), details={"start": ["YYYY-MM-DD"], "end": ["YYYY-MM-DD"]}
             )
         if end < start or (end - start).days >= reports.MAX_CAPACITY_DAYS:
             raise ValidationFailed.field("end", _("The end must be after the start, at most 92 days later."))
-        workers = Worker.objects.select_related("worker_type").order_by("name", "id")
+        # What a row shows of its worker, nothing more: four timestamps a row cost more to read
+        # than its days did to compute.
+        workers = Worker.objects.only(*reports.CAPACITY_WORKER_FIELDS).order_by("name", "id")
         filterset = filters.WorkerFilter(q, queryset=workers)
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
@@ -68,8 +86,8 @@ class CapacityView(ratelimits.RateLimitedViewMixin, APIView):
             ).distinct()
         if not P.has_any_grant(request.user):
             workers = workers.filter(user_id=request.user.pk)
-        rows = reports.capacity(list(workers), start, end)
-        if q.get("over_allocated") in ("true", "1"):
+        rows = reports.capacity(list(workers), start, end, compact=compact)
+        if over_only:
             rows = [r for r in rows if r["over_allocated_days"]]
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)

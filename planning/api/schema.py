@@ -37,9 +37,22 @@ class CapacityWorkerOut(serializers.Serializer):
     weekly_capacity_hours = serializers.CharField()
 
 
+class CapacityCellOut(serializers.Serializer):
+    capacity = serializers.CharField()
+    leave = serializers.CharField()
+    assigned = serializers.CharField()
+    over_allocated = serializers.BooleanField()
+
+
 class CapacityRowOut(serializers.Serializer):
     worker = CapacityWorkerOut()
-    days = CapacityDayOut(many=True)
+    days = CapacityDayOut(many=True, required=False, help_text="one per day of the range (not with ?compact=true)")
+    cells = CapacityCellOut(many=True, required=False, help_text="?compact=true: the row's distinct cells")
+    day_cells = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        required=False,
+        help_text="?compact=true: per day of the range, from start, the index of its cell in `cells`",
+    )
     capacity_hours = serializers.CharField()
     assigned_hours = serializers.CharField()
     over_allocated_days = serializers.IntegerField()

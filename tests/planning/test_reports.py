@@ -52,6 +52,24 @@ def test_capacity_with_leave_and_over_allocation(admin_user, admin_api, project,
         "/api/planning/capacity/", {"start": "2026-02-02", "end": "2026-02-03", "over_allocated": "true"}
     )
     assert only_over.json()["count"] == 0
+    compact = admin_api.get(
+        "/api/planning/capacity/", {"start": "2026-02-02", "end": "2026-02-08", "worker": worker.pk, "compact": "true"}
+    )
+    (short,) = compact.json()["results"]
+    assert "days" not in short and len(short["cells"]) == 4, "each distinct cell once: 6 h, leave, 10 h, weekend"
+    assert short["day_cells"] == [0, 0, 1, 2, 2, 3, 3]
+    expanded = [{"date": d["date"], **short["cells"][k]} for d, k in zip(row["days"], short["day_cells"], strict=True)]
+    assert expanded == row["days"], "the compact answer reads back to the same cells"
+    assert {k: short[k] for k in ("worker", "capacity_hours", "over_allocated_days")} == {
+        k: row[k] for k in ("worker", "capacity_hours", "over_allocated_days")
+    }
+
+
+def test_capacity_refuses_an_unreadable_flag(admin_api):
+    window = {"start": "2026-02-02", "end": "2026-02-08"}
+    for name in ("compact", "over_allocated"):
+        r = admin_api.get("/api/planning/capacity/", {**window, name: "maybe"})
+        assert r.status_code == 400 and name in r.json()["error"]["details"], r.content
 
 
 def test_capacity_validates_its_range(admin_api):

@@ -54,7 +54,7 @@ async function load() {
   const filters = new URLSearchParams({ page_size: "500" });
   if (form.elements.project.value) filters.set("project", form.elements.project.value);
   if (form.elements.worker_type.value) filters.set("worker_type", form.elements.worker_type.value);
-  const cap = new URLSearchParams(filters); cap.set("start", r.start); cap.set("end", r.end);
+  const cap = new URLSearchParams(filters); cap.set("start", r.start); cap.set("end", r.end); cap.set("compact", "true");
   const asg = new URLSearchParams(filters); asg.set("from_date", r.start); asg.set("to_date", r.end);
   grid.setAttribute("aria-busy", "true");
   try {
@@ -63,6 +63,10 @@ async function load() {
       getAll("/api/planning/assignments/?" + asg.toString()),
     ]);
     state.days = []; for (let d = r.start; d <= r.end; d = addDays(d, 1)) state.days.push(d);
+    // Compact rows: each distinct cell once, and per day of the range the index of its cell.
+    rows.forEach(function (row) {
+      row.days = row.day_cells.map(function (k, i) { return Object.assign({ date: state.days[i] }, row.cells[k]); });
+    });
     state.workers = rows;
     state.assignments = new Map(assignments.map(function (a) { return [a.id, a]; }));
     state.selected.forEach(function (id) { if (!state.assignments.has(id)) state.selected.delete(id); });
