@@ -63,6 +63,12 @@ def tasks_with_payload_data(qs: QuerySet | None = None) -> QuerySet:
     )
 
 
+def has_payload_data(task: Task) -> bool:
+    """Was `task` read through tasks_with_payload_data()? Then a write that changed only its own
+    columns can build the payload from it without reading the row again."""
+    return hasattr(task, "live_dependencies") and hasattr(task, "live_subtask_count")
+
+
 def task_payload(task: Task) -> dict:
     """The task representation used by the API and by every project event."""
     count = getattr(task, "live_subtask_count", None)

@@ -28,7 +28,8 @@ class TaskViewSet(TaskDiscussionActions, Base):
         # Used by the error handler to render details.current on a version conflict.
         return TaskSerializer(*args, **kwargs)
 
-    def get_object(self, *, deleted_ok: bool = False) -> Task:
+    def get_object(self, *, deleted_ok: bool = False, payload_data: bool = False) -> Task:
+        """`payload_data`: read what task_payload() needs too (a PATCH answers with it)."""
         user = self.request.user
 
         def may_see(task: Task) -> bool:
@@ -36,7 +37,10 @@ class TaskViewSet(TaskDiscussionActions, Base):
                 return False
             return not task.is_deleted or deleted_ok or permissions.can_see_deleted(user)
 
-        return visible_or_404(selectors.task_lookup(), self.kwargs["pk"], may_see=may_see)
+        lookup = selectors.task_lookup()
+        if payload_data:
+            lookup = selectors.tasks_with_payload_data(lookup)
+        return visible_or_404(lookup, self.kwargs["pk"], may_see=may_see)
 
     def list(self, request):
         include_deleted = bool_param(request.query_params.get("include_deleted", "false"))
@@ -76,7 +80,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
         return Response(written.payload, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None, partial=True):
-        task = self.get_object()
+        task = self.get_object(payload_data=True)
         version = require_version(json_body(request))
         fields = task_fields(request.data, partial=True)
         if not partial:

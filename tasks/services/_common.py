@@ -66,10 +66,12 @@ def _changes(obj, fields: dict) -> dict:
     return changes
 
 
-def _publish_task(event_type: str, task: Task, by) -> dict:
+def _publish_task(event_type: str, task: Task, by, *, current: bool = False) -> dict:
+    """`current`: `task` holds what was just written and its payload data (a PATCH read it with
+    tasks_with_payload_data and changed only its own columns), so it is not read again."""
     # Listeners (automation) first: what they queue goes out after commit before the board event, as before.
     task_event.send(sender=Task, task=task, event_type=event_type, by=by)
-    payload = task_payload(task_fresh(task.pk))
+    payload = task_payload(task if current else task_fresh(task.pk))
     events.publish(project_group(task.project_id), event_type, payload, actor=by)
     return payload
 

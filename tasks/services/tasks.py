@@ -30,7 +30,7 @@ from ..models import (
     Status,
     Task,
 )
-from ..selectors import task_fresh, task_payload
+from ..selectors import has_payload_data, task_fresh, task_payload
 from ._common import (
     MAX_BULK_ITEMS,
     MAX_SUBTASK_DEPTH,
@@ -207,7 +207,7 @@ def task_update_published(*, task: Task, version: int, by, **fields) -> TaskWrit
         event = "task_assigned"
     else:
         event = "task_updated"
-    payload = _publish_task(event, task, by)
+    payload = _publish_task(event, task, by, current=has_payload_data(task))
     if task.assignee_id and task.assignee_id != old_assignee:
         _notify_assignee(task, by)
     # Last: the audit chain's lock is held from here to COMMIT (audit/services.py).

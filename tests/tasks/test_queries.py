@@ -121,9 +121,10 @@ def test_task_write_query_counts_are_pinned(api, make_task, statuses, project, d
     insert, the published payload): exact counts, so a new query on the write path shows up
     here first. The audit seal runs after commit (in the sealer thread with PostgreSQL)."""
     task = make_task(status=statuses[0])
-    # task + role, savepoint, custom fields, UPDATE ... WHERE version, history row, triggers,
-    # the published payload (task + dependencies), audit insert (no savepoint of its own), release
-    with django_assert_num_queries(11):
+    # task + its dependencies + role, savepoint, custom fields, UPDATE ... WHERE version,
+    # history row, triggers, audit insert (no savepoint of its own), release; the published
+    # payload is built from the task as read and written, not read again
+    with django_assert_num_queries(10):
         r = api.patch(f"/api/tasks/{task.pk}/", {"version": task.version, "title": "Renamed"}, format="json")
     assert r.status_code == 200, r.content
     # project + status reads, savepoint, next position, custom fields, INSERT, history,
@@ -131,3 +132,24 @@ def test_task_write_query_counts_are_pinned(api, make_task, statuses, project, d
     with django_assert_num_queries(12):
         r = api.post("/api/tasks/", {"project": project.pk, "title": "New", "status": statuses[0].pk}, format="json")
     assert r.status_code == 201, r.content
+
+
+def test_a_patch_answers_with_what_a_fresh_read_shows(api, make_task, statuses, user, project):
+    """The PATCH payload is built from the row read before the write plus what it wrote: it
+    must equal the task read afresh, whatever the PATCH changed."""
+    from tasks import selectors
+
+    tasks = populate(make_task, statuses, user, 6)
+    task = tasks[3]  # a subtask (tasks[4]), a dependency (tasks[2]) and an assignee
+    changes = [
+        {"title": "Renamed", "priority": 3},
+        {"status": statuses[1].pk},
+        {"assignee": None, "estimated_hours": "2.50", "due_date": "2026-12-24"},
+        {"assignee": user.pk, "description": "<b>bold</b> & more"},
+    ]
+    for change in changes:
+        current = api.get(f"/api/tasks/{task.pk}/").json()
+        r = api.patch(f"/api/tasks/{task.pk}/", {"version": current["version"], **change}, format="json")
+        assert r.status_code == 200, r.content
+        assert r.json() == selectors.task_payload(selectors.task_fresh(task.pk)), change
+        assert r.json()["subtask_count"] == 1 and r.json()["depends_on"] == [tasks[2].pk]
