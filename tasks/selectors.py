@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from contorl.accounts.models import User
 from contorl.errors import ValidationFailed
-from contorl.payloads import timestamp, user_brief
+from contorl.payloads import JsonText, TimestampText, json_value, timestamp, user_brief
 
 from .models import (
     Attachment,
@@ -307,9 +307,17 @@ def project_custom_fields(project: Project | int) -> list[CustomField]:
 _ROW_FIELDS = (
     "id", "project_id", "title", "description", "status_id", "assignee_id", "assignee__username",
     "assignee__first_name", "assignee__last_name", "priority", "start_date", "due_date", "estimated_hours",
-    "parent_id", "position", "custom_fields", "custom_field_errors", "version", "is_deleted", "deleted_at",
-    "deleted_by_id", "created_at", "updated_at",
+    "parent_id", "position", "custom_fields_text", "custom_field_errors_text", "version", "is_deleted",
+    "deleted_at_text", "deleted_by_id", "created_at_text", "updated_at_text",
 )  # fmt: skip
+# ... with the JSON and timestamp columns as text, which the payload mostly takes as it is.
+_ROW_TEXT = {
+    "custom_fields_text": JsonText("custom_fields"),
+    "custom_field_errors_text": JsonText("custom_field_errors"),
+    "deleted_at_text": TimestampText("deleted_at"),
+    "created_at_text": TimestampText("created_at"),
+    "updated_at_text": TimestampText("updated_at"),
+}
 
 
 def _payload_from_row(row: tuple, subtask_count: int, depends_on: dict) -> dict:
@@ -334,15 +342,15 @@ def _payload_from_row(row: tuple, subtask_count: int, depends_on: dict) -> dict:
         "parent": parent_id,
         "subtask_count": subtask_count,
         "position": position,
-        "custom_fields": custom or {},
-        "custom_field_errors": errors or {},
+        "custom_fields": json_value(custom),
+        "custom_field_errors": json_value(errors),
         "depends_on": depends_on.get(pk, []),
         "version": version,
         "is_deleted": is_deleted,
-        "deleted_at": timestamp(deleted_at),
+        "deleted_at": deleted_at,
         "deleted_by": deleted_by_id,
-        "created_at": timestamp(created),
-        "updated_at": timestamp(updated),
+        "created_at": created,
+        "updated_at": updated,
     }
 
 
@@ -354,7 +362,7 @@ def project_task_payloads(project: Project) -> list[dict]:
         depends_on.setdefault(task_id, []).append(target)
     rows = (
         Task.objects.filter(project=project)
-        .annotate(live_subtask_count=_live_subtask_count())
+        .annotate(live_subtask_count=_live_subtask_count(), **_ROW_TEXT)
         .order_by("position", "id")
         .values_list(*_ROW_FIELDS, "live_subtask_count")
     )

@@ -98,12 +98,27 @@ def test_board_rows_match_the_task_representation(api, make_task, statuses, user
     make_task(status=statuses[0], parent=tasks[3], is_deleted=True)  # a deleted subtask is not counted
     gone.is_deleted = True
     gone.save()
+    # The database writes the timestamps and hands the JSON over as text: whole seconds (no
+    # microseconds in isoformat()), and JSON that is not an empty object.
+    from datetime import UTC, datetime
+
+    from tasks.models import Task
+
+    Task.objects.filter(pk=tasks[1].pk).update(
+        created_at=datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 3, 1, 8, 0, 0, 5, tzinfo=UTC),
+        custom_fields={"note": '機台 3 "停機"', "nested": {"a": [1, 2.5, None, True]}},
+        custom_field_errors={"total": "division by zero"},
+    )
     data = api.get(f"/api/projects/{project.pk}/board/").json()
     shown = {t["id"]: t for s in data["statuses"] for t in s["tasks"]}
     assert gone.pk not in shown and len(shown) == 12
     for task in tasks:
         assert shown[task.pk] == selectors.task_payload(selectors.task_fresh(task.pk))
     assert shown[tasks[0].pk]["custom_fields"] == {"cost": 12.5, "line": "L3"}
+    assert shown[tasks[1].pk]["created_at"] == "2026-03-01T08:00:00Z"
+    assert shown[tasks[1].pk]["updated_at"] == "2026-03-01T08:00:00.000005Z"
+    assert shown[tasks[1].pk]["custom_fields"]["nested"] == {"a": [1, 2.5, None, True]}
     assert shown[tasks[2].pk]["depends_on"] == []  # its only dependency is deleted
     assert shown[tasks[3].pk]["depends_on"] == [tasks[2].pk] and shown[tasks[3].pk]["subtask_count"] == 1
 
