@@ -45,28 +45,32 @@ def _live_subtask_count():
     return Coalesce(Subquery(live_children, output_field=IntegerField()), Value(0))
 
 
-def tasks_with_payload_data(qs: QuerySet | None = None) -> QuerySet:
-    """Annotate/prefetch what task_payload() reads: constant queries for any number of tasks."""
+def tasks_with_payload_data(qs: QuerySet | None = None, *, dependencies: bool = True) -> QuerySet:
+    """Annotate/prefetch what task_payload() reads: constant queries for any number of tasks.
+
+    `dependencies=False`: not the dependencies (a caller about to change them reads them
+    afterwards with live_dependencies())."""
     qs = Task.objects.all() if qs is None else qs
-    return (
-        qs.select_related("assignee", "deleted_by")
-        .annotate(live_subtask_count=_live_subtask_count())
-        .prefetch_related(
-            Prefetch(
-                "dependencies",
-                queryset=TaskDependency.objects.filter(depends_on__is_deleted=False).only(
-                    "id", "task_id", "depends_on_id"
-                ),
-                to_attr="live_dependencies",
-            )
-        )
-    )
+    qs = qs.select_related("assignee", "deleted_by").annotate(live_subtask_count=_live_subtask_count())
+    if not dependencies:
+        return qs
+    return qs.prefetch_related(Prefetch("dependencies", queryset=_live_dependencies(), to_attr="live_dependencies"))
 
 
-def has_payload_data(task: Task) -> bool:
-    """Was `task` read through tasks_with_payload_data()? Then a write that changed only its own
-    columns can build the payload from it without reading the row again."""
-    return hasattr(task, "live_dependencies") and hasattr(task, "live_subtask_count")
+def _live_dependencies() -> QuerySet:
+    return TaskDependency.objects.filter(depends_on__is_deleted=False).only("id", "task_id", "depends_on_id")
+
+
+def live_dependencies(task: Task) -> list[TaskDependency]:
+    """What tasks_with_payload_data() prefetches as `live_dependencies`, for one task."""
+    return list(_live_dependencies().filter(task=task).order_by("id"))
+
+
+def has_payload_data(task: Task, *, dependencies: bool = True) -> bool:
+    """Was `task` read through tasks_with_payload_data() (with its `dependencies`)? Then a write
+    that changed only its own columns can build the payload from it without reading the row
+    again."""
+    return hasattr(task, "live_subtask_count") and (not dependencies or hasattr(task, "live_dependencies"))
 
 
 def task_payload(task: Task) -> dict:

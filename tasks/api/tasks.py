@@ -28,8 +28,9 @@ class TaskViewSet(TaskDiscussionActions, Base):
         # Used by the error handler to render details.current on a version conflict.
         return TaskSerializer(*args, **kwargs)
 
-    def get_object(self, *, deleted_ok: bool = False, payload_data: bool = False) -> Task:
-        """`payload_data`: read what task_payload() needs too (a PATCH answers with it)."""
+    def get_object(self, *, deleted_ok: bool = False, payload_data: bool = False, dependencies: bool = True) -> Task:
+        """`payload_data`: read what task_payload() needs too (a PATCH answers with it);
+        without the `dependencies` for a request that changes them."""
         user = self.request.user
 
         def may_see(task: Task) -> bool:
@@ -39,7 +40,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
 
         lookup = selectors.task_lookup()
         if payload_data:
-            lookup = selectors.tasks_with_payload_data(lookup)
+            lookup = selectors.tasks_with_payload_data(lookup, dependencies=dependencies)
         return visible_or_404(lookup, self.kwargs["pk"], may_see=may_see)
 
     def list(self, request):
@@ -138,7 +139,7 @@ class TaskViewSet(TaskDiscussionActions, Base):
     @extend_schema(request=DependencyInput, responses={201: DependencyOut})
     @dependencies.mapping.post
     def dependencies_add(self, request, pk=None):
-        task = self.get_object()
+        task = self.get_object(payload_data=True, dependencies=False)
         data = validated(DependencyInput, json_body(request))
         other = selectors.live_task_in_project(task.project_id, data["depends_on"])
         if other is None:

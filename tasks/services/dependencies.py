@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Value, When
+from django.db.models import BigIntegerField, Case, Exists, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from ..models import (
     Task,
     TaskDependency,
 )
+from ..selectors import has_payload_data, live_dependencies
 from ._common import (
     NOT_IN_PROJECT,
     _publish_task,
@@ -176,11 +177,13 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
         raise ValidationFailed.field("depends_on", _(NOT_IN_PROJECT))
     if depends_on.is_deleted or task.is_deleted:
         raise ValidationFailed.field("depends_on", _("Deleted tasks cannot take part in dependencies."))
-    if TaskDependency.objects.filter(task=task, depends_on=depends_on).exists():
-        raise ValidationFailed.field("depends_on", _("This dependency already exists."))
     # Serialise edge inserts in this project: two edges could close a cycle together (each
-    # check passing on its own snapshot), and the order below must not move under us.
-    Project.objects.select_for_update().filter(pk=task.project_id).values_list("id", flat=True).first()
+    # check passing on its own snapshot), and the order below must not move under us. The
+    # same statement tells whether this edge exists already.
+    existing = TaskDependency.objects.filter(task=task, depends_on=depends_on)
+    locked = Project.objects.select_for_update(of=("self",)).filter(pk=task.project_id)
+    if locked.annotate(duplicate=Exists(existing)).values_list("duplicate", flat=True).first():
+        raise ValidationFailed.field("depends_on", _("This dependency already exists."))
     if task.pk == depends_on.pk or not _order_or_cycle(task.pk, depends_on.pk):
         cycle = find_dependency_cycle(task.pk, depends_on.pk) or [task.pk, depends_on.pk, task.pk]
         titles = dict(Task.all_objects.filter(pk__in=set(cycle)).values_list("id", "title"))
@@ -198,7 +201,10 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
         sensitivity=Sensitivity.LOW,
         changes={"depends_on": [None, depends_on.pk]},
     )
-    _publish_task("task_updated", task, by)
+    current = has_payload_data(task, dependencies=False)
+    if current:
+        task.live_dependencies = live_dependencies(task)  # read under the lock: every edge of this task
+    _publish_task("task_updated", task, by, current=current)
     return dependency
 
 

@@ -155,3 +155,28 @@ def test_a_formula_change_tells_boards_to_read_again(django_capture_on_commit_ca
     # Versions stay: formula values are derived data.
     assert Task.objects.get(title="Priced").custom_fields["cost"] == 80.0
     assert Task.objects.get(pk=untouched.pk).version == 1
+
+
+def test_adding_a_dependency_publishes_the_task_as_a_fresh_read_shows_it(
+    django_capture_on_commit_callbacks, listen, api, make_task, django_assert_num_queries
+):
+    """The API reads the task with its payload data once and re-reads only its dependencies
+    under the project lock: the frame must still equal a fresh read, earlier edges and a
+    subtask included. Pinned (the edge agrees with the order, so no reordering): task + role,
+    other task, savepoint, lock + duplicate check, ranks, edge insert, audit insert, the
+    task's dependencies, release."""
+    first, second, task = make_task(), make_task(), make_task()
+    make_task(parent=task)
+    url = f"/api/tasks/{task.pk}/dependencies/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(url, {"depends_on": first.pk}, format="json").status_code == 201
+    listen()
+    with django_capture_on_commit_callbacks(execute=True), django_assert_num_queries(9):
+        r = api.post(url, {"depends_on": second.pk}, format="json")
+    assert r.status_code == 201, r.content
+    (frame,) = listen()
+    data = {k: v for k, v in frame["data"].items() if k != "actor"}
+    assert data == task_payload(task_fresh(task.pk))
+    assert data["depends_on"] == [first.pk, second.pk] and data["subtask_count"] == 1
+    again = api.post(url, {"depends_on": second.pk}, format="json")
+    assert again.status_code == 400 and "already exists" in str(again.json()["error"])
