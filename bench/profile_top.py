@@ -36,7 +36,7 @@ def main() -> None:
     for f, n in self_c.most_common(top):
         print(f"{100 * n / samples:5.1f}%  {f}")
     print("-- total (project code) --")
-    own = [(f, n) for f, n in total_c.most_common() if "/work/main/" in f and ".venv" not in f]
+    own = [(f, n) for f, n in total_c.most_common() if ("/work/main/" in f or "(contorl/" in f or "(rooms/" in f) and ".venv" not in f]
     for f, n in own[:top]:
         print(f"{100 * n / samples:5.1f}%  {f}")
     print("-- total (all) --")
