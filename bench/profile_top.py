@@ -7,6 +7,14 @@ Summarise py-spy's collapsed stacks: where daphne spent its samples, by own fram
 import sys
 from collections import Counter
 
+PROJECT_PACKAGES = ("contorl/", "tasks/", "rooms/", "notifications/", "audit/", "planning/", "automation/")
+
+
+def _is_project_frame(frame: str) -> bool:
+    """py-spy names a frame `function (path:line)`, the path absolute or relative to the cwd."""
+    path = frame.rpartition("(")[2]
+    return ".venv" not in path and (path.startswith(PROJECT_PACKAGES) or "/work/main/" in path)
+
 
 def main() -> None:
     path = sys.argv[1]
@@ -36,7 +44,7 @@ def main() -> None:
     for f, n in self_c.most_common(top):
         print(f"{100 * n / samples:5.1f}%  {f}")
     print("-- total (project code) --")
-    own = [(f, n) for f, n in total_c.most_common() if ("/work/main/" in f or "(contorl/" in f or "(rooms/" in f) and ".venv" not in f]
+    own = [(f, n) for f, n in total_c.most_common() if _is_project_frame(f)]
     for f, n in own[:top]:
         print(f"{100 * n / samples:5.1f}%  {f}")
     print("-- total (all) --")
