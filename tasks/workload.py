@@ -71,9 +71,17 @@ def _invalidate_now_and_after_commit(**kwargs) -> None:
     on_commit_once(invalidate)  # once per transaction, not once per row written
 
 
+# What compute() reads of a task (Task.objects also hides deleted ones): a write of none of
+# these (a title, a description, a position) leaves every heatmap as it was.
+TASK_FIELDS_READ = frozenset(
+    {"assignee", "assignee_id", "status", "status_id", "estimated_hours", "start_date", "due_date", "is_deleted"}
+)
+
+
 @receiver(post_save, sender=Task, dispatch_uid="workload-task-saved")
-def _task_saved(sender, **kwargs):
-    _invalidate_now_and_after_commit()
+def _task_saved(sender, created=False, update_fields=None, **kwargs):
+    if created or update_fields is None or TASK_FIELDS_READ & set(update_fields):
+        _invalidate_now_and_after_commit()
 
 
 @receiver(post_delete, sender=Task, dispatch_uid="workload-task-deleted")

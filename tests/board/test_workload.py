@@ -141,6 +141,18 @@ def test_every_task_write_invalidates(api, user, make_user, project, django_capt
     assert _hours(api, user) == 9.0  # restore
 
 
+def test_writes_the_heatmap_does_not_read_keep_it_cached(user, project):
+    """A title, a description or a position is not in any heatmap: those writes leave the
+    generation alone (two cache round trips fewer per such PATCH); an estimate bumps it."""
+    task = make_task(project, user, assignee=user, estimated_hours=Decimal(6), due_date=week(0))
+    before = workload.generation()
+    task = services.task_update(task=task, version=task.version, by=user, title="Renamed", description="x")
+    task = services.task_update(task=task, version=task.version, by=user, position=7)
+    assert workload.generation() == before
+    services.task_update(task=task, version=task.version, by=user, estimated_hours=Decimal(7))
+    assert workload.generation() > before
+
+
 def test_capacity_change_invalidates(api, user, project):
     make_task(project, user, assignee=user, estimated_hours=Decimal(10), due_date=week(0))
     assert row_for(get(api).json(), user)["cells"][0]["load"] == 0.25
