@@ -138,11 +138,14 @@ def custom_field_delete(*, field: CustomField, by) -> None:
     recompute_project_formulas(project)
 
 
+# The task's own fields a formula may read, besides its custom values.
+FORMULA_TASK_INPUTS = frozenset({"estimated_hours", "priority", "position"})
+
+
 def _task_values(task: Task, custom: dict) -> dict:
     values = {k: v for k, v in custom.items()}
-    values["estimated_hours"] = task.estimated_hours
-    values["priority"] = task.priority
-    values["position"] = task.position
+    for name in FORMULA_TASK_INPUTS:
+        values[name] = getattr(task, name)
     return values
 
 

@@ -40,7 +40,7 @@ from ._common import (
     _changes,
     _publish_task,
 )
-from .fields import _clean_custom_values, _task_values
+from .fields import FORMULA_TASK_INPUTS, _clean_custom_values, _task_values
 
 # --- tasks -------------------------------------------------------------------------------
 
@@ -197,7 +197,10 @@ def task_update_published(*, task: Task, version: int, by, **fields) -> TaskWrit
     if new_status is not None and new_status.pk != task.status_id and fields.get("position") is None:
         fields["position"] = _next_position(new_status)  # moved without a position: bottom of the column
     custom_input = fields.pop("custom_fields", None)
-    fields = _with_formulas(task.project_id, task, fields, custom_input)
+    if custom_input is not None or FORMULA_TASK_INPUTS & fields.keys():
+        # Otherwise no formula input changed, and the stored values stand (a change of the
+        # definitions recomputes every task: fields.recompute_project_formulas).
+        fields = _with_formulas(task.project_id, task, fields, custom_input)
     changes = _changes(task, {k: v for k, v in fields.items() if k != "custom_field_errors"})
     old_status, old_assignee = task.status_id, task.assignee_id
     task = versioned_update(task, version=version, fields=fields, by=by)

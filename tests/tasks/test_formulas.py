@@ -139,6 +139,15 @@ def test_formula_values_stored_and_recomputed(owner_api, api, project, task):
     )
     assert r.status_code == 200, r.content
     assert Task.objects.get(pk=task.pk).custom_fields["cost"] == 100.0
+    # a write of no formula input keeps the stored values (the definitions are not read)
+    r = api.patch(f"/api/tasks/{task.pk}/", {"version": 3, "title": "Renamed", "status": task.status_id}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["custom_fields"] == {"rate": 25, "cost": 100.0}
+    # the priority is one: a formula reading it follows it
+    r = add_field(owner_api, project, key="urgent", name="Urgent", type="formula", formula="{priority} * 10")
+    assert r.status_code == 201, r.content
+    r = api.patch(f"/api/tasks/{task.pk}/", {"version": 4, "priority": 3}, format="json")
+    assert r.json()["custom_fields"]["urgent"] == 30
 
 
 def test_formula_error_gives_null_and_marker(owner_api, api, project, task):
