@@ -101,6 +101,20 @@ def _translations_compiled():
     call_command("build_translations", verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_looked_up_per_request():
+    """Every Django test client builds its own middleware chain on its first request, and
+    WhiteNoise's middleware, outside DEBUG, lists and stats every static file there (the app
+    directories through the finders too): about 0.1 s per client, thousands of clients per
+    pass (the authorization matrix alone builds seven per row). Autorefresh, WhiteNoise's
+    development mode, looks a static URL up when one is requested instead; the in-process
+    clients serve the same files with the same headers. Servers the suite starts as
+    processes (daphne, the stack) read their own settings and scan once at start-up."""
+    from django.conf import settings
+
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached pages must not leak between tests."""
