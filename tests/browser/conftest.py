@@ -98,13 +98,24 @@ class LiveServer:
         self.log.close()
 
 
+_server: LiveServer | None = None
+
+
 @pytest.fixture(scope="session")
 def daphne_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("browser-server"))
-    server.prepare()
-    server.start()
-    yield server
-    server.stop_for_good()
+    """One server for the whole session. The other directories' conftests import this
+    fixture, and pytest makes each import a fixture of its own with its own session cache:
+    each started its own server (migrate + seed_demo, ~15 s), five in the SQLite pass. They
+    now share the first one, as the modules of tests/browser/ always did; it stops when the
+    session ends."""
+    global _server
+    if _server is None:
+        _server = LiveServer(tmp_path_factory.mktemp("browser-server"))
+        _server.prepare()
+        _server.start()
+    yield _server
+    if _server is not None and not _server.log.closed:
+        _server.stop_for_good()
 
 
 # Module scope, not session: a live sync Playwright instance keeps its event loop marked
