@@ -101,6 +101,10 @@ async def test_disconnect_others_send_resume_gets_each_once_in_order(db_room, us
     # The last one is still in flight when a2 joins: it may arrive live and in the replay.
     await b.send_json_to({"type": "message", "content": "while away 4", "client_id": "b5"})
     a2 = await connect(db_room.pk, user)
+    # ...and committed before a2 resumes (its ack), so the replay must include it. Without
+    # this wait a2 could join and resume before the send thread committed it (seen on
+    # PostgreSQL), and `resumed` could not count it.
+    await next_of(b, "ack")
     await a2.send_json_to({"type": "resume", "last_seq": last_seq})
     # One more message lands while the replay is running; it must arrive once too.
     await b.send_json_to({"type": "message", "content": "during resume", "client_id": "b9"})
