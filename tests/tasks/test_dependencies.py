@@ -164,12 +164,14 @@ def test_concurrent_opposite_edges_cannot_both_win(postgres, make_task, user, ap
 
 def _order_holds() -> bool:
     """Every edge agrees with the kept topological order, and ranks are unique per project."""
-    rank = {t.pk: t.topo_rank or t.pk for t in Task.all_objects.all()}
+    rows = list(Task.all_objects.values_list("pk", "project_id", "topo_rank"))  # one read, no models
+    rank = {pk: topo_rank or pk for pk, _project, topo_rank in rows}
     per_project = {}
-    for t in Task.all_objects.all():
-        per_project.setdefault(t.project_id, []).append(rank[t.pk])
+    for pk, project, _topo_rank in rows:
+        per_project.setdefault(project, []).append(rank[pk])
     unique = all(len(set(r)) == len(r) for r in per_project.values())
-    return unique and all(rank[d.depends_on_id] < rank[d.task_id] for d in TaskDependency.objects.all())
+    edges = TaskDependency.objects.values_list("task_id", "depends_on_id")
+    return unique and all(rank[depends_on] < rank[task] for task, depends_on in edges)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
