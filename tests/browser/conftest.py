@@ -133,23 +133,41 @@ def browser(daphne_server):
         chromium.close()
 
 
+# Chromium instance -> {username: (the cookies of its sign-in, the page it landed on)}
+_SIGN_INS: dict = {}
+
+
 @pytest.fixture
 def signed_in(browser, daphne_server):
-    """signed_in(username, **context_options) -> a page of a fresh context, signed in via /accounts/login/."""
+    """signed_in(username, **context_options) -> a page of a fresh context, signed in.
+
+    The first call per user and Chromium (one per module) signs in through the real form at
+    /accounts/login/; later calls start their context from that sign-in's cookies (the same
+    session, as another tab of that browser would) and open the page the sign-in landed on.
+    A form sign-in costs ~1.3 s here and the browser tests ask for ~60."""
     contexts = []
+    sign_ins = _SIGN_INS.setdefault(browser, {})
 
     def make(username: str, **options):
         options.setdefault("viewport", {"width": 1280, "height": 860})
+        known = sign_ins.get(username)
+        if known is not None:
+            options["storage_state"] = {"cookies": known[0], "origins": []}
         context = browser.new_context(base_url=daphne_server.url, **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORDS[username])
-        with page.expect_navigation():
-            page.click("form button[type=submit]")
-        assert "/accounts/login/" not in page.url, f"{username} could not sign in"
+        if known is None:
+            page.goto("/accounts/login/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", PASSWORDS[username])
+            with page.expect_navigation():
+                page.click("form button[type=submit]")
+            assert "/accounts/login/" not in page.url, f"{username} could not sign in"
+            sign_ins[username] = (context.cookies(), page.url)
+        else:
+            page.goto(known[1])
+            assert "/accounts/login/" not in page.url, f"{username}'s session no longer signs in"
         return page
 
     yield make
