@@ -1,5 +1,6 @@
 """Two people in one incident room, in real Chromium against a real daphne."""
 
+import os
 import re
 from pathlib import Path
 
@@ -12,26 +13,66 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture
-def browser(chromium_path):
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium per module (starting one costs ~1.6 s); each test gets its own contexts
+    through `browser`. Module scope, not session: see tests/browser/conftest.py."""
     from playwright.sync_api import sync_playwright
 
+    from conftest import CHROMIUM, need
+
+    need(os.path.exists(CHROMIUM), "Debian Chromium")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
         )
-        yield browser
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+class ChromiumForOneTest:
+    """The module's Chromium as one test sees it: the contexts the test opens close when it ends."""
+
+    def __init__(self, chromium):
+        self.chromium, self.contexts = chromium, []
+
+    def new_context(self, **options):
+        context = self.chromium.new_context(**options)
+        self.contexts.append(context)
+        return context
+
+
+@pytest.fixture
+def browser(chromium):
+    one_test = ChromiumForOneTest(chromium)
+    yield one_test
+    for context in one_test.contexts:
+        context.close()
+
+
+# Chromium -> {username: (the cookies of its form sign-in, the page it landed on)}
+_SIGN_INS: dict = {}
 
 
 def sign_in(browser, server, username, *, width=1280, height=800):
-    context = browser.new_context(viewport={"width": width, "height": height})
+    """A page of a fresh context, signed in. The first sign-in per user and Chromium goes
+    through the form; later ones start from its cookies (the same session, like another tab)
+    and open the page it landed on."""
+    sign_ins = _SIGN_INS.setdefault(browser.chromium, {})
+    known = sign_ins.get(username)
+    state = {"storage_state": {"cookies": known[0], "origins": []}} if known else {}
+    context = browser.new_context(viewport={"width": width, "height": height}, **state)
     page = context.new_page()
+    if known is not None:
+        page.goto(known[1])
+        assert "/accounts/login/" not in page.url, f"{username}'s session no longer signs in"
+        return page
     page.goto(f"{server.url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/$"))
+    sign_ins[username] = (context.cookies(), page.url)
     return page
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser.conftest import readme_shot
 from tests.rooms.live import PY, ROOT, new_room, server_env, token
-from tests.rooms.test_browser import SHOTS, browser, sign_in  # noqa: F401 (the browser fixture)
+from tests.rooms.test_browser import SHOTS, browser, chromium, sign_in  # noqa: F401 (the browser fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
