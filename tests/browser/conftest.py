@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from deploy.stack import launcher
+from tests.live_db import migrated_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -69,7 +70,7 @@ class LiveServer:
         return result.stdout
 
     def prepare(self) -> None:
-        self.manage("migrate", "--noinput")
+        migrated_copy(self.env["SQLITE_PATH"], self.env)  # `migrate`, run once per session
         self.manage("seed_demo")
 
     def run_python(self, code: str) -> str:
