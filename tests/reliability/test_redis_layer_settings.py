@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def layer_settings(**environ: str) -> dict:
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:6399/0", "DJANGO_SETTINGS_MODULE": "contorl.settings"}
     env.pop("CHANNEL_LAYER", None)
-    # The settings module alone computes CHANNEL_LAYERS (nothing at app start-up changes it):
-    # no django.setup(), which would load every app for ~2 s per call.
-    code = "import json; from django.conf import settings as s; print(json.dumps(s.CHANNEL_LAYERS))"
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.CHANNEL_LAYERS))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env={**env, **environ}, capture_output=True, text=True, timeout=60
     )
