@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from deploy.stack import launcher
-from tests.live_db import migrated_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -70,7 +69,7 @@ class LiveServer:
         return result.stdout
 
     def prepare(self) -> None:
-        migrated_copy(self.env["SQLITE_PATH"], self.env)  # `migrate`, run once per session
+        self.manage("migrate", "--noinput")
         self.manage("seed_demo")
 
     def run_python(self, code: str) -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 
 from deploy.stack import launcher
-from tests.live_db import migrated_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -65,8 +64,8 @@ def start() -> LiveServer:
         return _server
     workdir = tempfile.mkdtemp(prefix="contorl-live-")
     env = server_env(workdir)
-    migrated_copy(env["SQLITE_PATH"], env)  # `migrate`, run once per session
-    subprocess.run([PY, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    for args in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
     port = launcher.free_port()
     log_path = os.path.join(workdir, "daphne.log")
     process = launcher.start_daphne(port, env=env, log=log_path, start_new_session=True)
