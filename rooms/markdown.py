@@ -32,10 +32,30 @@ def _parser() -> MarkdownIt:
     return md
 
 
+# A message is rendered when it is sent, then again for every socket that replays it: a
+# room of 50 resuming after an outage asked for the same 500 messages 50 times, and the
+# renderer was most of the process's time (bench/PROFILE.md, fourth session). The output
+# depends on the source alone, so recent sources are remembered; long ones are not, to
+# bound the memory (at most RENDER_CACHE_SIZE x RENDER_CACHE_MAX_SOURCE of source).
+RENDER_CACHE_SIZE = 2048
+RENDER_CACHE_MAX_SOURCE = 2048
+
+
 def render(source: str) -> str:
     """Safe HTML for one chat message's source text."""
     if not source:
         return ""
+    if len(source) <= RENDER_CACHE_MAX_SOURCE:
+        return _render_remembered(source)
+    return _render(source)
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _render_remembered(source: str) -> str:
+    return _render(source)
+
+
+def _render(source: str) -> str:
     html = _parser().render(source)
     return nh3.clean(
         html,
