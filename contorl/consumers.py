@@ -18,8 +18,11 @@ import uuid
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from channels.security.websocket import OriginValidator
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils.translation import gettext as _
@@ -83,16 +86,24 @@ def signed_in(user_id: int, issued_at: float | None) -> bool:
     """Is the user still active (and, for a token socket, the token not signed out)? One
     primary-key read: deactivation and sign-out close sockets through the channel layer,
     this catches whatever that missed (a bulk UPDATE sends no signal)."""
+    return signed_in_many([(user_id, issued_at)])[0]
+
+
+def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
+    """signed_in() for several (user id, token iat) pairs in one query."""
     from django.contrib.auth import get_user_model
 
-    rows = list(
-        get_user_model().objects.filter(pk=user_id, is_active=True).values_list("tokens_valid_after", flat=True)[:1]
+    cutoffs = dict(
+        get_user_model()
+        .objects.filter(pk__in={user_id for user_id, _iat in sockets}, is_active=True)
+        .values_list("pk", "tokens_valid_after")
     )
-    if not rows:
-        return False
-    cutoff = rows[0]
     # As accounts/tokens.revoked: a token from the same second as the sign-out counts as before it.
-    return issued_at is None or cutoff is None or issued_at > cutoff.timestamp()
+    return [
+        user_id in cutoffs
+        and (issued_at is None or cutoffs[user_id] is None or issued_at > cutoffs[user_id].timestamp())
+        for user_id, issued_at in sockets
+    ]
 
 
 def off_shared_thread(func, *, executor=None):
@@ -180,6 +191,15 @@ class ContorlConsumer(AsyncWebsocketConsumer):
     # Frame types whose handler runs signed_in() inside its own database trip (and raises
     # SignedOut), so the hot path pays one trip per frame, not two.
     checks_sign_in: tuple[str, ...] = ()
+    # Frame types whose handler runs beside the socket's dispatch loop, not inside it.
+    # channels hands a consumer one message at a time, the client's frames and the layer's
+    # fan-out alike: while a chat send waited for its commit, the sender's socket delivered
+    # nothing, and a writer sending as fast as it was acked got one frame of everyone
+    # else's per send of its own (bench/PROFILE.md, fourth session). Such handlers start in
+    # frame order; at most DETACHED_LIMIT run at once per socket, past that the socket
+    # reads no further frame until one ends.
+    detached_frames: tuple[str, ...] = ()
+    DETACHED_LIMIT = 32
 
     # --- hooks for subclasses -------------------------------------------------------
     async def authorize(self, user) -> int | None:
@@ -203,7 +223,40 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         await self.on_ready()
 
     # --- dispatch --------------------------------------------------------------------
+    # Layer messages already waiting for this socket are taken together (up to this many)
+    # and handled in one go: channels' loop made a task and a wait() per message, per socket,
+    # which was most of a fan-out frame's cost (bench/PROFILE.md, fourth session).
+    LAYER_BATCH = 64
+
+    async def __call__(self, scope, receive, send):
+        # channels' AsyncConsumer.__call__ (async consumers only), reading the layer in batches.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = self._receive_from_layer
+            sources.append(self.channel_receive)
+        try:
+            await await_many_dispatch(sources, self.dispatch)
+        except StopConsumer:
+            pass
+
+    async def _receive_from_layer(self) -> dict:
+        first = await self.channel_layer.receive(self.channel_name)
+        ready = getattr(self.channel_layer, "receive_ready", None)  # contorl.layers.PubSubLayer
+        more = ready(self.channel_name, self.LAYER_BATCH - 1) if ready is not None else []
+        return {"type": "layer.batch", "messages": [first, *more]} if more else first
+
     async def dispatch(self, message):
+        if message["type"] == "layer.batch":
+            for one in message["messages"]:
+                await self._dispatch_one(one)
+        else:
+            await self._dispatch_one(message)
+
+    async def _dispatch_one(self, message):
         # channels' AsyncConsumer.dispatch awaits close_old_connections() in the one shared
         # sync thread before EVERY handler: every fan-out frame and every pong queued behind
         # the process's database work (bench: 50-member rooms at 10 msg/s took seconds to
@@ -223,6 +276,8 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         self.outstanding_pings = 0
         self.bucket = TokenBucket(settings.WS_FRAME_RATE)
         self._tasks: list[asyncio.Task] = []
+        self._detached: set[asyncio.Task] = set()
+        self._detached_slots = asyncio.Semaphore(self.DETACHED_LIMIT)
         self.endpoint = metrics.endpoint_label(self.scope.get("path", ""))
         await self.accept()  # accept first so a refusal can carry a close code
         self._counted = True
@@ -238,7 +293,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if getattr(self, "_counted", False):
             self._counted = False
             metrics.ws_closed(self.endpoint)
-        for task in getattr(self, "_tasks", ()):
+        for task in [*getattr(self, "_tasks", ()), *getattr(self, "_detached", ())]:
             task.cancel()
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -312,6 +367,24 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if kind == "pong":
             self.outstanding_pings = 0
             return
+        if kind not in self.detached_frames:
+            await self._handle(kind, frame, text_data)
+            return
+        await self._detached_slots.acquire()
+        task = asyncio.create_task(self._handle(kind, frame, text_data))
+        self._detached.add(task)
+        task.add_done_callback(self._detached_done)
+
+    def _detached_done(self, task: asyncio.Task) -> None:
+        self._detached.discard(task)
+        self._detached_slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            # As an awaited handler's crash would: logged, and the socket closed (1011).
+            log.error("frame handler failed", exc_info=task.exception())
+            self._tasks.append(asyncio.ensure_future(self.close(code=1011)))
+
+    async def _handle(self, kind: str, frame: dict, text_data: str) -> None:
+        """Run the frame's handler; a refusal becomes an error frame or a close."""
         try:
             nul_field = field_with_nul(frame) if "\\u0000" in text_data else None
             if nul_field is not None:

@@ -129,6 +129,15 @@ class PubSubLayer(RedisPubSubChannelLayer):
     async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
         await self._get_layer().group_send_many(messages)
 
+    def receive_ready(self, channel: str, limit: int) -> list[dict]:
+        """Up to `limit` messages already queued for `channel`, without waiting (a consumer
+        takes what piled up while it was busy in one go, contorl/consumers.py)."""
+        queue = self._get_layer().channels.get(channel)
+        ready = []
+        while queue is not None and len(ready) < limit and not queue.empty():
+            ready.append(self.deserialize(queue.get_nowait()))
+        return ready
+
     def _get_layer(self):
         loop = asyncio.get_running_loop()
         try:

@@ -7,9 +7,13 @@ RATELIMIT_STANDARD / _SENSITIVE / _HEAVY / _CHAT (e.g. "600/m", "10/s").
 
 import ipaddress
 import logging
+import time
+from collections import Counter
 
 from django.conf import settings
-from django_ratelimit.core import ALL, get_usage
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django_ratelimit.core import ALL, EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 
 from . import metrics
 from .errors import RateLimited
@@ -97,6 +101,56 @@ def check_key(key: str, tier: str, request=None) -> None:
     if usage and usage["should_limit"]:
         metrics.ratelimit_rejected(tier)
         raise RateLimited(retry_after=max(1, usage["time_left"]))
+
+
+def check_keys(keys: list[str], tier: str) -> list[RateLimited | None]:
+    """check_key() for a batch of calls (the chat sends waiting for one room), in order: the
+    refusal each call would have met alone, or None. Same counters as check_key (the
+    cache key is django-ratelimit's own), counted in one pipelined round trip on Redis
+    instead of two per call."""
+    if not settings.RATELIMIT_ENABLE or not keys:
+        return [None] * len(keys)
+    rate = rate_for(tier)
+    limit, period = _split_rate(rate)
+    group = f"contorl.{tier}"
+    windows = {key: _get_window(key, period) for key in set(keys)}
+    cache_keys = {key: _make_cache_key(group, window, rate, key, ALL) for key, window in windows.items()}
+    wanted = Counter(keys)
+    try:
+        totals = _add_many(caches[settings.RATELIMIT_USE_CACHE], cache_keys, wanted, period + EXPIRATION_FUDGE)
+    except Exception as exc:  # fail open, as check_key
+        log.warning("rate-limit cache unavailable: %s", exc.__class__.__name__)
+        return [None] * len(keys)
+    seen: Counter = Counter()
+    verdicts: list[RateLimited | None] = []
+    now = int(time.time())
+    for key in keys:
+        seen[key] += 1
+        count = totals[key] - wanted[key] + seen[key]  # the total this call's own increment made
+        if count > limit:
+            metrics.ratelimit_rejected(tier)
+            verdicts.append(RateLimited(retry_after=max(1, windows[key] - now)))
+        else:
+            verdicts.append(None)
+    return verdicts
+
+
+def _add_many(cache, cache_keys: dict[str, str], counts: Counter, timeout: int) -> dict[str, int]:
+    """Add counts[key] to each counter (created with the timeout if absent); the new totals."""
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        with client.pipeline(transaction=False) as pipe:
+            for key, cache_key in cache_keys.items():
+                redis_key = cache.make_and_validate_key(cache_key)
+                pipe.set(redis_key, 0, ex=timeout, nx=True)
+                pipe.incrby(redis_key, counts[key])
+            replies = pipe.execute()
+        return {key: int(total) for key, total in zip(cache_keys, replies[1::2], strict=True)}
+    totals = {}
+    for key, cache_key in cache_keys.items():
+        cache.add(cache_key, 0, timeout)
+        totals[key] = cache.incr(cache_key, counts[key])
+    return totals
 
 
 def check(request, tier: str) -> None:

@@ -30,6 +30,13 @@ def role_of(room_id: int, user) -> str | None:
     return Role.OWNER if is_admin(user) else None
 
 
+def roles_of(room_id: int, users) -> dict[int, str | None]:
+    """role_of for several users in one query: {user id: role or None}."""
+    ids = {u.pk for u in users if getattr(u, "is_authenticated", False)}
+    members = dict(RoomMember.objects.filter(room_id=room_id, user_id__in=ids).values_list("user_id", "role"))
+    return {u.pk: members.get(u.pk) or (Role.OWNER if is_admin(u) else None) for u in users}
+
+
 def last_seq_and_role(room_id: int, user) -> tuple[int | None, str | None]:
     """(the room's last seq, the user's role) in one query: a socket's admission and resume
     ask both. (None, None) when there is no such room."""
@@ -61,7 +68,13 @@ def require_view(room: Room, user) -> str:
 
 
 def require_write(room: Room, user) -> str:
-    role = require_view(room, user)
+    return check_write(room, role_of(room.pk, user))
+
+
+def check_write(room: Room, role: str | None) -> str:
+    """require_write for a role already read (roles_of)."""
+    if role is None:
+        raise NotFound()
     if role not in WRITE_ROLES:
         raise Forbidden("Viewers can read this room but not write in it.")
     if room.status == Room.Status.ARCHIVED:

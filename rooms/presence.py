@@ -151,12 +151,20 @@ def typing_ping(*, room_id: int, user) -> bool:
 
 def typing_stop(*, room_id: int, user) -> None:
     """Clear typing at once (the user sent a message or left) and tell the room."""
+    typing_stop_many(room_id=room_id, users=[user])
+
+
+def typing_stop_many(*, room_id: int, users) -> None:
+    """typing_stop for the senders of a batch of messages: one read for all of them."""
+    keys = {_typing_key(room_id, u.pk): u for u in users}
     try:
-        if cache.get(_typing_key(room_id, user.pk)) is None:
-            return
-        cache.delete(_typing_key(room_id, user.pk))
+        typing = cache.get_many(list(keys))
+        if typing:
+            cache.delete_many(list(typing))
     except Exception:  # the cache (Redis) is down: typing is ephemeral, the message send is not
         log.warning("typing state unavailable for room %s", room_id)
         return
-    data = {"user": user_brief(user), "typing": False, "expires_in": 0}
-    events.publish(events.room_group(room_id), "typing", data, actor=user)
+    for key in typing:
+        user = keys[key]
+        data = {"user": user_brief(user), "typing": False, "expires_in": 0}
+        events.publish(events.room_group(room_id), "typing", data, actor=user)

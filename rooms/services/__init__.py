@@ -12,12 +12,14 @@ from .messages import (
     STRUCTURED_MAX_BYTES,
     TEXT_MAX_BYTES,
     USER_TYPES,
+    ChatSend,
     allocate_seq,
     edit_window,
     message_delete,
     message_edit,
     message_post_system,
     message_send,
+    message_send_batch,
 )
 from .reactions import EMOJI_MAX, reaction_add, reaction_remove
 from .rooms import TITLE_FIELDS, fill_title, room_create, room_create_from_template, room_update
@@ -31,6 +33,7 @@ __all__ = [
     "TEXT_MAX_BYTES",
     "TITLE_FIELDS",
     "USER_TYPES",
+    "ChatSend",
     "allocate_seq",
     "edit_window",
     "file_upload",
@@ -42,6 +45,7 @@ __all__ = [
     "message_edit",
     "message_post_system",
     "message_send",
+    "message_send_batch",
     "reaction_add",
     "reaction_remove",
     "room_create",

@@ -2,7 +2,9 @@
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -13,13 +15,21 @@ from django.utils.translation import gettext as _
 from audit.services import Sensitivity
 from audit.services import record as audit_record
 from contorl import events, ratelimits
-from contorl.errors import EditWindowClosed, Forbidden, NotFound, PayloadTooLarge, ValidationFailed, VersionConflict
+from contorl.errors import (
+    DomainError,
+    EditWindowClosed,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+    VersionConflict,
+)
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
 from .. import payloads, presence
 from ..models import Message, MessageEditHistory, MessageType, Role, Room, RoomFile, RoomMember
-from ..permissions import require_view, require_write
+from ..permissions import check_write, require_view, require_write, roles_of
 
 TEXT_MAX_BYTES = 10 * 1024
 STRUCTURED_MAX_BYTES = 100 * 1024
@@ -37,15 +47,18 @@ def _json_size(value) -> int:
 
 
 # --- messages --------------------------------------------------------------------------------
-def allocate_seq(room_id: int) -> int:
-    """Next seq for the room, taken in the caller's transaction.
+def allocate_seq(room_id: int, count: int = 1) -> int:
+    """Next seq for the room (the last of `count` consecutive ones), taken in the caller's
+    transaction.
 
     The UPDATE row-locks the room's counter until commit (PostgreSQL), and SQLite's
     IMMEDIATE transactions serialise writers, so two senders can never get the same
     number; a rollback undoes the increment, so no gap is left either.
     """
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE rooms_room SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq", [room_id])
+        cursor.execute(
+            "UPDATE rooms_room SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq", [count, room_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise NotFound()
@@ -102,131 +115,255 @@ def _mentions(room: Room, content: str) -> list:
     return [m.user for m in members if m.user.username.lower() in names]
 
 
+@dataclass(frozen=True)
+class ChatSend:
+    """One chat send as the client wrote it, before any check."""
+
+    by: object
+    content: object = ""
+    message_type: object = MessageType.TEXT
+    metadata: object = None
+    client_id: object = None
+
+
+@dataclass
+class _Accepted:
+    index: int
+    send: ChatSend
+    content: str
+    metadata: dict
+    mentioned: list
+
+
 def message_send(
     *, room: Room, by, content="", message_type: str = MessageType.TEXT, metadata=None, client_id=None
 ) -> tuple[Message, bool]:
     """Store one chat message; (message, created). A retried client_id returns the original."""
+    outcome = message_send_batch(room.pk, [ChatSend(by, content, message_type, metadata, client_id)])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Message, bool] | DomainError]:
+    """Store the sends waiting for one room together (group commit, bench/PROFILE.md).
+
+    Each send is checked on its own, as it would be alone: membership and room status on
+    every send, client_id, rate limit, body. The accepted ones get consecutive seqs in list
+    order from one statement in one transaction, and their frames leave after commit in one
+    hand-off. The answer holds, per send, (message, created) or the error it would have
+    raised alone: one bad send never fails the others.
+    """
+    outcomes: list = [None] * len(sends)
+    room = Room.objects.filter(pk=room_id).first()  # fresh status; membership is checked on every send
+    if room is None:
+        return [NotFound() for _send in sends]
+    roles = roles_of(room_id, [send.by for send in sends])
+    stored = _stored_client_ids(sends)
+    first_in_batch: dict[tuple, int] = {}
+    repeats: list[tuple[int, int]] = []  # (index, index of the first send with its client_id)
+    counted: list[int] = []  # the sends that reach the rate limit
+    for index, send in enumerate(sends):
+        key = (send.by.pk, send.client_id)
+        try:
+            _check_client_id(send.client_id)
+            check_write(room, roles[send.by.pk])
+        except DomainError as exc:
+            outcomes[index] = exc
+            continue
+        if send.client_id and key in stored:  # a retry answers with the stored original
+            outcomes[index] = (stored[key], False)
+        elif send.client_id and key in first_in_batch:  # sent twice in one batch: shares the first's outcome
+            repeats.append((index, first_in_batch[key]))
+        else:
+            if send.client_id:
+                first_in_batch[key] = index
+            counted.append(index)
+    refusals = ratelimits.check_keys([f"user:{sends[i].by.pk}" for i in counted], ratelimits.CHAT)
+    accepted: list[_Accepted] = []
+    for index, refusal in zip(counted, refusals, strict=True):
+        try:
+            if refusal is not None:
+                raise refusal
+            accepted.append(_accept(room, index, sends[index]))
+        except DomainError as exc:
+            outcomes[index] = exc
+    for item, pair in zip(accepted, _store(room, accepted), strict=True):
+        outcomes[item.index] = pair
+    for index, first in repeats:
+        outcomes[index] = outcomes[first] if isinstance(outcomes[first], Exception) else (outcomes[first][0], False)
+    created = [item for item in accepted if outcomes[item.index][1]]
+    if created:
+        presence.typing_stop_many(
+            room_id=room_id, users=list({item.send.by.pk: item.send.by for item in created}.values())
+        )
+    for item in created:
+        if item.mentioned:
+            _notify_mentions(room, outcomes[item.index][0], item.mentioned)
+    return outcomes
+
+
+def _check_client_id(client_id) -> None:
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX):
         raise ValidationFailed.field("client_id", _("A string of 1 to %(max)s characters.") % {"max": CLIENT_ID_MAX})
-    room = Room.objects.filter(pk=room.pk).first()  # fresh status; membership is checked on every send
-    if room is None:
-        raise NotFound()
-    require_write(room, by)
-    if client_id:
-        existing = Message.objects.filter(sender=by, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
-    ratelimits.check_key(f"user:{by.pk}", ratelimits.CHAT)
-    clean, metadata = _validate_body(room=room, content=content, message_type=message_type, metadata=metadata)
+
+
+def _stored_client_ids(sends: list[ChatSend]) -> dict[tuple, Message]:
+    """The messages already stored under the batch's (sender, client_id) pairs: retries."""
+    pairs = {(s.by.pk, s.client_id) for s in sends if isinstance(s.client_id, str) and s.client_id}
+    if not pairs:
+        return {}
+    found = Message.objects.filter(
+        sender_id__in={sender for sender, _cid in pairs}, client_id__in={cid for _sender, cid in pairs}
+    )
+    return {(m.sender_id, m.client_id): m for m in found if (m.sender_id, m.client_id) in pairs}
+
+
+def _accept(room: Room, index: int, send: ChatSend) -> _Accepted:
+    clean, metadata = _validate_body(
+        room=room, content=send.content, message_type=send.message_type, metadata=send.metadata
+    )
     mentioned = _mentions(room, clean)
     if mentioned:
         metadata["mentions"] = [{"id": u.pk, "username": u.username} for u in mentioned]
-    try:
-        message = _insert(
-            room=room, by=by, content=clean, message_type=message_type, metadata=metadata, client_id=client_id
+    return _Accepted(index, send, clean, metadata, mentioned)
+
+
+def _store(room: Room, accepted: list[_Accepted]) -> list[tuple[Message, bool]]:
+    """Insert the accepted sends in one transaction: (message, created) per send. A unique
+    violation (the same client_id sent at once through another process) rolls the batch
+    back; each send is then stored alone, and the one that lost answers with the winner."""
+    if not accepted:
+        return []
+    rows = [
+        _Row(
+            by=a.send.by,
+            content=a.content,
+            message_type=a.send.message_type,
+            metadata=a.metadata,
+            client_id=a.send.client_id,
         )
+        for a in accepted
+    ]
+    try:
+        return [(message, True) for message in _insert(room=room, rows=rows)]
     except IntegrityError:
-        # Lost a race with the same client_id sent twice at once: answer with the winner.
-        existing = Message.objects.filter(sender=by, client_id=client_id).first() if client_id else None
+        if len(rows) > 1:
+            return [pair for item in accepted for pair in _store(room, [item])]
+        row = rows[0]
+        existing = Message.objects.filter(sender=row.by, client_id=row.client_id).first() if row.client_id else None
         if existing is None:
             raise
-        return existing, False
-    presence.typing_stop(room_id=room.pk, user=by)
-    if mentioned:
-        notify(
-            recipients=mentioned,
-            type="mention",
-            title=_("%(user)s mentioned you in “%(room)s”") % {"user": by.display_name, "room": room.title},
-            body=clean[:200],
-            link=f"/rooms/{room.pk}/#seq-{message.seq}",
-            actor=by,
-            data={"room": room.pk, "message": message.pk, "seq": message.seq},
-        )
-    return message, True
+        return [(existing, False)]
+
+
+def _notify_mentions(room: Room, message: Message, mentioned: list) -> None:
+    by = message.sender
+    notify(
+        recipients=mentioned,
+        type="mention",
+        title=_("%(user)s mentioned you in “%(room)s”") % {"user": by.display_name, "room": room.title},
+        body=message.content[:200],
+        link=f"/rooms/{room.pk}/#seq-{message.seq}",
+        actor=by,
+        data={"room": room.pk, "message": message.pk, "seq": message.seq},
+    )
+
+
+class _Row(NamedTuple):
+    by: object  # the sender; None for system messages
+    content: str
+    message_type: str
+    metadata: dict
+    client_id: str | None
 
 
 # The room's counter row stays locked from this statement to COMMIT, so every sender to a
-# room waits for the one before it. One statement (one round trip, no ORM in between) keeps
-# that window as short as it can be (bench/PROFILE.md, message writes).
-_INSERT_WITH_NEXT_SEQ = """
+# room waits for the one before it. One statement (one round trip, no ORM in between) for a
+# whole batch keeps that window as short as it can be (bench/PROFILE.md, message writes):
+# the counter moves by the batch's size and row k takes the k-th of its new seqs.
+_INSERT_WITH_NEXT_SEQS = """
 WITH counter AS (
-    UPDATE rooms_room SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq
+    UPDATE rooms_room SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq
 )
 INSERT INTO rooms_message (version, room_id, sender_id, content, message_type, metadata, seq, client_id, created_at)
-SELECT 1, %s, %s, %s, %s, %s::jsonb, counter.last_seq, %s, %s FROM counter
+SELECT 1, %s, v.sender_id, v.content, v.message_type, v.metadata::jsonb, counter.last_seq - %s + v.ord, v.client_id, %s
+FROM counter, unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])
+    WITH ORDINALITY AS v(sender_id, content, message_type, metadata, client_id, ord)
 RETURNING id, seq
 """
 
 
-def _insert_row(*, room: Room, by, content: str, message_type: str, metadata: dict, client_id) -> Message:
+def _insert_rows(room: Room, rows: list[_Row]) -> list[Message]:
+    """The rows stored with the room's next seqs, in order."""
+    now = timezone.now()
     if connection.vendor != "postgresql":
         # SQLite's BEGIN IMMEDIATE already serialises writers; two statements cost nothing extra.
-        return Message.objects.create(
-            room=room,
-            sender=by,
-            content=content,
-            message_type=message_type,
-            metadata=metadata,
-            seq=allocate_seq(room.pk),
-            client_id=client_id,
-        )
-    now = timezone.now()
-    sender_id = by.pk if by is not None else None
+        first = allocate_seq(room.pk, len(rows)) - len(rows) + 1
+        messages = [_message(room, row, seq=first + k, created_at=now) for k, row in enumerate(rows)]
+        return Message.objects.bulk_create(messages)
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_WITH_NEXT_SEQ,
-            [room.pk, room.pk, sender_id, content, message_type, json.dumps(metadata), client_id, now],
+            _INSERT_WITH_NEXT_SEQS,
+            [
+                len(rows),
+                room.pk,
+                room.pk,
+                len(rows),
+                now,
+                [row.by.pk if row.by is not None else None for row in rows],
+                [row.content for row in rows],
+                [row.message_type for row in rows],
+                [json.dumps(row.metadata) for row in rows],
+                [row.client_id for row in rows],
+            ],
         )
-        row = cursor.fetchone()
-    if row is None:
+        stored = sorted(cursor.fetchall(), key=lambda id_seq: id_seq[1])
+    if not stored:
         raise NotFound()
-    message = Message(
-        id=row[0],
+    messages = []
+    for row, (pk, seq) in zip(rows, stored, strict=True):
+        message = _message(room, row, seq=seq, created_at=now, id=pk)
+        message._state.adding = False
+        message._state.db = connection.alias
+        messages.append(message)
+    return messages
+
+
+def _message(room: Room, row: _Row, **fields) -> Message:
+    return Message(
         room=room,
-        sender=by,
-        content=content,
-        message_type=message_type,
-        metadata=metadata,
-        seq=row[1],
-        client_id=client_id,
-        created_at=now,
+        sender=row.by,
+        content=row.content,
+        message_type=row.message_type,
+        metadata=row.metadata,
+        client_id=row.client_id,
+        **fields,
     )
-    message._state.adding = False
-    message._state.db = connection.alias
-    return message
 
 
 @transaction.atomic
-def _insert(*, room: Room, by, content: str, message_type: str, metadata: dict, client_id, actor=None) -> Message:
-    """Store one message with the room's next seq and announce it. `by` is the sender (None
-    for system messages); `actor` who caused it, when that is not the sender."""
-    # Counter and row in one transaction: either both happen or neither does.
-    message = _insert_row(
-        room=room, by=by, content=content, message_type=message_type, metadata=metadata, client_id=client_id
-    )
-    seq = message.seq
-    message.sender = by
-    events.publish(
-        events.room_group(room.pk),
-        "message",
-        payloads.message_payload(message, reactions=[]),
-        actor=actor or by,
-        seq=seq,
-    )
-    return message
+def _insert(*, room: Room, rows: list[_Row], actor=None) -> list[Message]:
+    """Store messages with the room's next seqs and announce them, in seq order. `actor` is
+    who caused a system message (its sender is None)."""
+    # Counter and rows in one transaction: either all happen or none does.
+    with events.batched():
+        messages = _insert_rows(room, rows)
+        for message in messages:
+            events.publish(
+                events.room_group(room.pk),
+                "message",
+                payloads.message_payload(message, reactions=[]),
+                actor=actor or message.sender,
+                seq=message.seq,
+            )
+    return messages
 
 
 @transaction.atomic
 def message_post_system(*, room: Room, content: str, by=None, metadata: dict | None = None) -> Message:
-    return _insert(
-        room=room,
-        by=None,
-        actor=by,
-        content=content,
-        message_type=MessageType.SYSTEM,
-        metadata=metadata or {},
-        client_id=None,
-    )
+    row = _Row(by=None, content=content, message_type=MessageType.SYSTEM, metadata=metadata or {}, client_id=None)
+    return _insert(room=room, rows=[row], actor=by)[0]
 
 
 @transaction.atomic

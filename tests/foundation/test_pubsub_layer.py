@@ -138,3 +138,49 @@ async def test_group_send_many_publishes_in_order_in_one_round_trip(redis_url, m
     assert single == []
     assert got[first] == [n for n in range(1, 31) if n % 3], "one group's frames arrive in publish order"
     assert got[second] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+
+
+async def test_receive_ready_takes_what_is_queued_in_order_without_waiting(redis_url):
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
+    try:
+        channel = await layer.new_channel()
+        await layer.group_add("room.3", channel)
+        assert layer.receive_ready(channel, 10) == []  # nothing queued: an empty answer, at once
+        await layer.group_send_many([("room.3", data(n)) for n in range(1, 8)])
+        first = await asyncio.wait_for(layer.receive(channel), 5)
+        queue = layer._get_layer().channels[channel]
+        await until(lambda: queue.qsize() == 6, 5, "the rest of the burst")
+        assert [m["seq"] for m in [first, *layer.receive_ready(channel, 4)]] == [1, 2, 3, 4, 5]
+        assert [m["seq"] for m in layer.receive_ready(channel, 10)] == [6, 7]
+    finally:
+        await layer.flush()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_room_socket_delivers_a_burst_taken_in_batches_in_seq_order(
+    pubsub_layer, user, other_user, settings, monkeypatch
+):
+    """A socket busy with its own sends takes the frames that piled up together
+    (ContorlConsumer.LAYER_BATCH) and must still deliver each once, in seq order."""
+    from rooms import services
+
+    settings.RATELIMIT_CHAT = "100000/s"  # a burst is the point here
+    taken = []
+    real = PubSubLayer.receive_ready
+    monkeypatch.setattr(PubSubLayer, "receive_ready", lambda *a: taken.append(len(out := real(*a))) or out)
+    room = await database_sync_to_async(make_room)(user, members=[(other_user, "editor")])
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/rooms/{room.pk}/")
+    comm.scope["user"] = user
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=5))["type"] == "ready"
+    sends = [services.ChatSend(by=other_user, content=f"reading {n}") for n in range(150)]
+    outcomes = await database_sync_to_async(services.message_send_batch)(room.pk, sends)
+    stored = [message.seq for message, _created in outcomes]
+    seen = []
+    while len(seen) < len(stored):
+        frame = await comm.receive_json_from(timeout=5)
+        if frame["type"] == "message":
+            seen.append(frame["seq"])
+    assert seen == stored
+    assert max(taken) > 0, "some frames were taken together"
+    await comm.disconnect()

@@ -166,3 +166,23 @@ def test_the_proxy_overwrites_the_forwarding_headers():
     assert "$proxy_add_x_forwarded_for" not in template  # appending keeps what the client sent
     assert template.count("proxy_set_header X-Forwarded-For $remote_addr;") == 2
     assert template.count("proxy_set_header X-Real-IP $remote_addr;") == 2
+
+
+@pytest.mark.parametrize("backend", ["locmem", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_batch_of_calls_spends_the_same_budget_as_single_calls(request, settings, backend):
+    """check_keys (the chat sends waiting for one room) counts in django-ratelimit's own
+    counters: calls alone and calls in a batch share one budget, refused in call order."""
+    if backend == "redis":
+        request.getfixturevalue("redis_cache")
+    from contorl import ratelimits
+    from contorl.errors import RateLimited
+
+    settings.RATELIMIT_CHAT = "4/m"
+    ratelimits.check_key("user:7", ratelimits.CHAT)
+    verdicts = ratelimits.check_keys(["user:7", "user:8", "user:7", "user:7", "user:7"], ratelimits.CHAT)
+    assert [v is None for v in verdicts] == [True, True, True, True, False]
+    assert isinstance(verdicts[4], RateLimited) and verdicts[4].retry_after >= 1
+    with pytest.raises(RateLimited):
+        ratelimits.check_key("user:7", ratelimits.CHAT)
+    ratelimits.check_key("user:8", ratelimits.CHAT)  # user 8 has spent 2 of 4
+    assert ratelimits.check_keys(["user:8", "user:8", "user:8"], ratelimits.CHAT)[2] is not None

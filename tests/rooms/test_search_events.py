@@ -48,6 +48,9 @@ def test_search_needs_a_term_and_respects_membership(api, api_for, room, other_u
 def test_events_go_out_only_after_commit(room, user, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr("contorl.events.send_now", lambda group, text, **kw: sent.append((group, text)))
+    monkeypatch.setattr(
+        "contorl.events._send_many", lambda batch: sent.extend((group, m["text"]) for group, m, _at in batch)
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send(room, user, "held until commit")
     assert sent == [] and callbacks

@@ -5,14 +5,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from rooms import services
-from rooms.consumers import _send_message
+from rooms.consumers import _send_batch
 from tests.rooms.factories import make_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # What one send costs, by database, BEGIN and COMMIT included: the sign-in re-check, the room,
 # the membership, the client_id lookup, then the write (PostgreSQL allocates the seq and
-# inserts the row in one statement; SQLite needs two).
+# inserts the row in one statement; SQLite needs two). A batch of sends waiting for one room
+# costs the same: every step reads or writes the whole batch at once.
 SEND_QUERIES = {"postgresql": 7, "sqlite": 8}
 
 
@@ -20,8 +21,19 @@ def test_a_send_makes_a_fixed_number_of_queries(user, carol):
     room = make_room(user, members=[(carol, "editor")])
     first, _ = services.message_send(room=room, by=carol, content="warm-up", client_id="w")
     with CaptureQueriesContext(connection) as sent:
-        message, created = _send_message(room.pk, carol, None, {"content": "pump 3 tripped", "client_id": "c1"})
+        [(message, created)] = _send_batch(room.pk, [(carol, None, {"content": "pump 3 tripped", "client_id": "c1"})])
     assert created and message.seq == first.seq + 1
+    assert len(sent.captured_queries) == SEND_QUERIES[connection.vendor]
+
+
+def test_a_batch_of_sends_makes_the_queries_of_one(user, make_user):
+    writers = [make_user(f"writer{i}") for i in range(5)]
+    room = make_room(user, members=[(w, "editor") for w in writers])
+    services.message_send(room=room, by=user, content="warm-up", client_id="w")
+    batch = [(w, None, {"content": f"pump {i}", "client_id": f"c{i}"}) for i, w in enumerate(writers)]
+    with CaptureQueriesContext(connection) as sent:
+        outcomes = _send_batch(room.pk, batch)
+    assert [created for _message, created in outcomes] == [True] * 5
     assert len(sent.captured_queries) == SEND_QUERIES[connection.vendor]
 
 
