@@ -122,7 +122,7 @@ def _send(group: str, message: dict, stamp: float | None) -> None:
             _enqueue(group, message, stamp)
             return
     try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        _hand_over([(group, message)])
     except Exception as exc:  # the layer is down; the write already committed
         with _lock:
             _note_error(exc)
@@ -131,9 +131,36 @@ def _send(group: str, message: dict, stamp: float | None) -> None:
     _sent(stamp)
 
 
+def _hand_over(messages: list[tuple[str, dict]]) -> None:
+    """Give (group, message) pairs to the layer, in order. The production layer publishes
+    from the calling thread; any other layer is reached through the event loop. On failure
+    the exception's `handed_over` says how many went for sure."""
+    layer = get_channel_layer()
+    if hasattr(layer, "group_send_many_from_thread"):
+        try:
+            layer.group_send_many_from_thread(messages)
+        except Exception as exc:
+            exc.handed_over = 0  # one pipeline: none of it for sure
+            raise
+        return
+    handed_over = 0
+
+    async def send_all():
+        nonlocal handed_over
+        for group, message in messages:
+            await layer.group_send(group, message)
+            handed_over += 1
+
+    try:
+        async_to_sync(send_all)()
+    except Exception as exc:
+        exc.handed_over = handed_over
+        raise
+
+
 def _send_many(batch: list[tuple[str, dict, float | None]]) -> None:
-    """_send() for many messages with one hop to the event loop; on a failure the unsent rest
-    joins the outage queue in order."""
+    """_send() for many messages in one hand-over; on a failure the rest joins the outage
+    queue in order."""
     if not batch:
         return
     with _lock:
@@ -141,28 +168,16 @@ def _send_many(batch: list[tuple[str, dict, float | None]]) -> None:
             for group, message, stamp in batch:
                 _enqueue(group, message, stamp)
             return
-    sent = 0
-
-    async def send_all():
-        nonlocal sent
-        layer = get_channel_layer()
-        if hasattr(layer, "group_send_many"):  # the production layer: one pipelined round trip
-            await layer.group_send_many([(group, message) for group, message, _stamp in batch])
-            sent = len(batch)
-        else:
-            for group, message, _stamp in batch:
-                await layer.group_send(group, message)
-                sent += 1
-        for _group, _message, stamp in batch:
-            _sent(stamp)
-
     try:
-        async_to_sync(send_all)()
+        _hand_over([(group, message) for group, message, _stamp in batch])
     except Exception as exc:
         with _lock:
             _note_error(exc)
-            for group, message, stamp in batch[sent:]:
+            for group, message, stamp in batch[getattr(exc, "handed_over", 0) :]:
                 _enqueue(group, message, stamp)
+        return
+    for _group, _message, stamp in batch:
+        _sent(stamp)
 
 
 def _sent(stamp: float | None) -> None:
@@ -203,7 +218,7 @@ def _drain() -> None:
             group, message, stamp = _pending[0]
         try:
             # Looked up each time: the layer may have been rebuilt since (settings change).
-            async_to_sync(get_channel_layer().group_send)(group, message)
+            _hand_over([(group, message)])
         except Exception as exc:
             with _lock:
                 _note_error(exc)

@@ -20,7 +20,9 @@ What the core layer gave that plain pub/sub does not, and this class restores:
 
 import asyncio
 import logging
+import threading
 
+import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close, create_pool, decode_hosts
 from redis import asyncio as aioredis
@@ -52,15 +54,6 @@ class _Shard(RedisSingleShardConnection):
                 self._redis.connection_pool, on_resubscribed=self.channel_layer.resync_all
             )
 
-    async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
-        """PUBLISH each (channel, data) in order, in one round trip."""
-        async with self._lock:
-            self._ensure_redis()
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for channel, data in items:
-                    pipe.publish(channel, data)
-                await pipe.execute()
-
     def _receive_message(self, message):
         if message is None:
             return
@@ -82,16 +75,6 @@ class _LoopLayer(RedisPubSubLoopLayer):
         hosts = args[0] if args else kwargs.get("hosts")
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
         self.resyncs = 0  # sockets told to resync, since start (read by tests)
-
-    async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
-        """group_send() of each (group, message), in order: one pipeline per shard instead of a
-        round trip each (a bulk move of 100 assignments publishes 100 frames)."""
-        by_shard: dict = {}
-        for group, message in messages:
-            name = self._get_group_channel_name(group)
-            by_shard.setdefault(self._get_shard(name), []).append((name, self.channel_layer.serialize(message)))
-        for shard, items in by_shard.items():
-            await shard.publish_many(items)
 
     def deliver(self, channel: str, data: bytes) -> None:
         queue = self.channels.get(channel)
@@ -126,8 +109,40 @@ class _LoopLayer(RedisPubSubLoopLayer):
 class PubSubLayer(RedisPubSubChannelLayer):
     """channels_redis's pub/sub layer with the loop layer above (CONFIG adds `capacity`)."""
 
-    async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
-        await self._get_layer().group_send_many(messages)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._names = _LoopLayer(*args, **kwargs, channel_layer=self)  # names and shards only; never connects
+        self._thread_clients: dict[int, redis.Redis] = {}
+        self._thread_clients_lock = threading.Lock()
+
+    def group_send_many_from_thread(self, messages: list[tuple[str, dict]]) -> None:
+        """group_send() of each (group, message), in order, for a caller outside the event loop
+        (a request's or a database call's thread): one pipelined PUBLISH per shard over a
+        synchronous connection of its own. Handing the call to the event loop made every write
+        wait, thread blocked, until the loop got round to it, behind the fan-out it was busy
+        delivering (bench/PROFILE.md, fourth session); and a bulk move of 100 assignments
+        publishes 100 frames. Same channel names and encoding as group_send, so subscribers
+        cannot tell the two apart; one caller's messages keep their order per group."""
+        by_shard: dict[int, list] = {}
+        for group, message in messages:
+            name = self._names._get_group_channel_name(group)
+            index = self._names._shards.index(self._names._get_shard(name))
+            by_shard.setdefault(index, []).append((name, self.serialize(message)))
+        for index, items in by_shard.items():
+            with self._thread_client(index).pipeline(transaction=False) as pipe:
+                for name, data in items:
+                    pipe.publish(name, data)
+                pipe.execute()
+
+    def _thread_client(self, index: int) -> redis.Redis:
+        with self._thread_clients_lock:
+            client = self._thread_clients.get(index)
+            if client is None:
+                host = dict(self._names._shards[index].host)
+                address = host.pop("address")
+                host.setdefault("socket_timeout", 5)  # an outage fails the publish (events buffers it), never hangs
+                client = self._thread_clients[index] = redis.Redis.from_url(address, **host)
+            return client
 
     def receive_ready(self, channel: str, limit: int) -> list[dict]:
         """Up to `limit` messages already queued for `channel`, without waiting (a consumer

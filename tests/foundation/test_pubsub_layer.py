@@ -118,7 +118,7 @@ async def test_a_room_socket_answers_a_resync_with_a_fresh_ready(pubsub_layer, u
     await comm.disconnect()
 
 
-async def test_group_send_many_publishes_in_order_in_one_round_trip(redis_url, monkeypatch):
+async def test_a_thread_publishes_in_order_in_one_round_trip_without_the_event_loop(redis_url, monkeypatch):
     layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
     try:
         first, second = await layer.new_channel(), await layer.new_channel()
@@ -126,16 +126,20 @@ async def test_group_send_many_publishes_in_order_in_one_round_trip(redis_url, m
         await layer.group_add("project.2", second)
         shard = layer._get_layer()._shards[0]
         single = []
-        monkeypatch.setattr(shard, "publish", lambda *a: single.append(a))  # must not be used
+        monkeypatch.setattr(shard, "publish", lambda *a: single.append(a))  # the loop's connection: not used
+        round_trips = []
+        client = layer._thread_client(0)
+        real_pipeline = client.pipeline
+        monkeypatch.setattr(client, "pipeline", lambda **kw: round_trips.append(kw) or real_pipeline(**kw))
         batch = [("project.1" if n % 3 else "project.2", data(n)) for n in range(1, 31)]
-        await layer.group_send_many(batch)
+        await asyncio.to_thread(layer.group_send_many_from_thread, batch)
         got = {first: [], second: []}
         for channel, count in ((first, 20), (second, 10)):
             for _ in range(count):
                 got[channel].append((await asyncio.wait_for(layer.receive(channel), 5))["seq"])
     finally:
         await layer.flush()
-    assert single == []
+    assert single == [] and len(round_trips) == 1
     assert got[first] == [n for n in range(1, 31) if n % 3], "one group's frames arrive in publish order"
     assert got[second] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
 
@@ -146,7 +150,7 @@ async def test_receive_ready_takes_what_is_queued_in_order_without_waiting(redis
         channel = await layer.new_channel()
         await layer.group_add("room.3", channel)
         assert layer.receive_ready(channel, 10) == []  # nothing queued: an empty answer, at once
-        await layer.group_send_many([("room.3", data(n)) for n in range(1, 8)])
+        await asyncio.to_thread(layer.group_send_many_from_thread, [("room.3", data(n)) for n in range(1, 8)])
         first = await asyncio.wait_for(layer.receive(channel), 5)
         queue = layer._get_layer().channels[channel]
         await until(lambda: queue.qsize() == 6, 5, "the rest of the burst")
