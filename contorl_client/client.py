@@ -31,6 +31,7 @@ log = logging.getLogger("contorl_client")
 
 FATAL_CLOSE_CODES = {4403, 4404}
 GAP_TIMEOUT = 2.0  # seconds a seq gap may last before the client asks for a replay
+ACK_MEMORY = 1000  # settled acks kept for a later wait_ack()
 TOKEN_MAX_AGE = 10 * 60  # refresh well before the server's 15-minute access-token lifetime
 
 
@@ -177,7 +178,14 @@ class RoomClient:
         return await self.wait_ack(client_id, timeout=timeout)
 
     async def wait_ack(self, client_id: str, *, timeout: float = 30.0) -> dict:
-        return await asyncio.wait_for(asyncio.shield(self._acks[client_id]), timeout)
+        """The ack of a send, also when it came before this call (sends queued offline go out
+        together and are stored together, so their acks arrive at once)."""
+        future = self._acks[client_id]
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        finally:
+            if future.done():  # collected (a timeout leaves it waiting for the ack)
+                self._acks.pop(client_id, None)
 
     async def typing(self) -> None:
         if self._ws is not None and self.connected.is_set():
@@ -313,18 +321,31 @@ class RoomClient:
     def _on_ack(self, frame: dict) -> None:
         client_id = frame.get("client_id")
         self._pending.pop(client_id, None)
-        future = self._acks.pop(client_id, None)
+        future = self._acks.get(client_id)
         if future is not None and not future.done():
             future.set_result(frame.get("data") or {})
+        self._forget_settled_acks()
+
+    def _forget_settled_acks(self) -> None:
+        # A settled ack stays until wait_ack() collects it; past ACK_MEMORY the oldest settled
+        # ones nobody waited for are dropped, so fire-and-forget senders do not grow memory.
+        while len(self._acks) > ACK_MEMORY:
+            oldest = next(iter(self._acks))
+            if not self._acks[oldest].done():
+                break
+            future = self._acks.pop(oldest)
+            if not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning for a dropped refusal
 
     def _on_error(self, frame: dict) -> None:
         data = frame.get("data") or {}
         client_id = frame.get("client_id")
         if client_id and client_id in self._pending:
             self._pending.pop(client_id, None)
-            future = self._acks.pop(client_id, None)
+            future = self._acks.get(client_id)
             if future is not None and not future.done():
                 future.set_exception(RoomError(data.get("code", "error"), data.get("message", ""), data.get("details")))
+            self._forget_settled_acks()
         else:
             self._inbox.put_nowait(frame)
 

@@ -195,7 +195,13 @@ async function apply(move, source) {
   const items = itemsFor(move, source || function (id) { return state.assignments.get(id); });
   if (!items.length) return;
   state.lastMove = move;
-  const res = await api("POST", "/api/planning/assignments/bulk/", items);
+  items.forEach(function (i) { inFlight.set(i.id, (inFlight.get(i.id) || 0) + 1); });
+  let res;
+  try {
+    res = await api("POST", "/api/planning/assignments/bulk/", items);
+  } finally {
+    items.forEach(function (i) { const n = inFlight.get(i.id) - 1; if (n > 0) inFlight.set(i.id, n); else inFlight.delete(i.id); });
+  }
   if (!res.ok) { T.toast(T.errorText(res), "error"); await load(); return; }
   res.data.succeeded.forEach(function (ok) { mine.add(ok.id + ":" + ok.version); });
   if (res.data.failed.length) showFailures(move, items, res.data);
@@ -203,6 +209,9 @@ async function apply(move, source) {
   await load();
 }
 const mine = new Set(); // "id:version" written by this page, so its own echoes are not news
+// Assignments this page is changing right now: their events can arrive before the answer (an
+// event leaves at commit), and the reload that follows the answer shows whatever they say.
+const inFlight = new Map(); // id -> requests out
 
 function describe(a) {
   if (!a) return "—";
@@ -326,7 +335,7 @@ function follow(assignments) {
         }
         if (!/^assignment_/.test(frame.type)) return;
         const data = frame.data || {};
-        if (mine.has(data.id + ":" + data.version)) return;
+        if (mine.has(data.id + ":" + data.version) || inFlight.has(data.id)) return;
         scheduleReload();
       },
     });
