@@ -237,7 +237,7 @@ def layer_like(channel_layers: dict):
 def redis_cache(settings, redis_url):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "contorl.cache.SharedPoolRedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": f"contorl-test-{uuid.uuid4().hex[:8]}",
         }

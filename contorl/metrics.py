@@ -22,7 +22,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -36,6 +35,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from .cache import SharedPoolRedisCache
 
 # Read from the environment, not settings: prometheus_client itself reads this variable when
 # the metrics below are created, and `python -m contorl.metrics` runs without Django settings.
@@ -259,7 +260,7 @@ def _timed_cache_class(name: str, base: type) -> type:
 
 
 # Drop-in cache backends (CACHES BACKEND) that time every call; behaviour is the base class's.
-TimedRedisCache = _timed_cache_class("TimedRedisCache", RedisCache)
+TimedRedisCache = _timed_cache_class("TimedRedisCache", SharedPoolRedisCache)
 TimedLocMemCache = _timed_cache_class("TimedLocMemCache", LocMemCache)
 
 

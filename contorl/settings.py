@@ -137,7 +137,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "contorl.cache.SharedPoolRedisCache",  # one Redis pool per process (contorl/cache.py)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="contorl"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -338,7 +338,7 @@ AUDIT_SEAL_IN_BACKGROUND = env.bool("AUDIT_SEAL_IN_BACKGROUND", default=bool(DAT
 # Young-generation size of the garbage collector in server processes (contorl/heap.py;
 # CPython's default is 700).
 GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)
-ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process; a room's sends share one (seq order)
+ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process, for chat send batches of all rooms
 ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
 ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again
 ROOM_EDIT_WINDOW_SECONDS = 15 * 60  # how long after sending a chat message may be edited
@@ -412,6 +412,7 @@ if METRICS_ENABLED:
     MIDDLEWARE.insert(0, "contorl.metrics.PrometheusMiddleware")
     _TIMED_CACHES = {
         "django.core.cache.backends.redis.RedisCache": "contorl.metrics.TimedRedisCache",
+        "contorl.cache.SharedPoolRedisCache": "contorl.metrics.TimedRedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "contorl.metrics.TimedLocMemCache",
     }
     CACHES["default"]["BACKEND"] = _TIMED_CACHES.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
