@@ -29,16 +29,15 @@ LIVE_SEQ_MEMORY = 5000
 # connecting do not queue behind each other's round trips (bench/PROFILE.md #3, #5).
 _off_thread = off_shared_thread
 
-# Message sends: one single-thread executor per room bucket. A room's sends run one after
-# another in one thread, so their after-commit frames leave this process in seq order;
-# different rooms run in parallel instead of queueing on the shared thread.
-_SEND_EXECUTORS = [
-    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"room-send-{i}") for i in range(settings.ROOM_SEND_THREADS)
-]
+# Message sends have threads of their own, so a burst of admissions (which use the default
+# executor) never queues a room's batch. Seq order needs no thread per room: the outbox below
+# keeps one batch per room in flight, so any free thread may store the next one, and two
+# busy rooms never wait for each other as they did when rooms shared a thread by bucket.
+_SEND_POOL = ThreadPoolExecutor(max_workers=settings.ROOM_SEND_THREADS, thread_name_prefix="room-send")
 
 
 def _room_sender(room_id: int, func):
-    return off_shared_thread(func, executor=_SEND_EXECUTORS[room_id % len(_SEND_EXECUTORS)])
+    return off_shared_thread(func, executor=_SEND_POOL)
 
 
 def _admission(room_id: int, user) -> tuple[int | None, int]:

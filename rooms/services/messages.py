@@ -107,12 +107,17 @@ def _validate_body(*, room: Room, content, message_type: str, metadata) -> tuple
     return clean, metadata
 
 
-def _mentions(room: Room, content: str) -> list:
+def _mentions(room: Room, content: str, members: list | None = None) -> list:
+    """The room's members named with @username in `content`. A batch passes the member list
+    it read for its first mention (`members`, filled here), so the rest read nothing."""
     names = {m.lower() for m in MENTION_RE.findall(content)}
     if not names:
         return []
-    members = RoomMember.objects.filter(room=room).select_related("user")
-    return [m.user for m in members if m.user.username.lower() in names]
+    if members is None:
+        members = []
+    if not members:
+        members.extend(m.user for m in RoomMember.objects.filter(room=room).select_related("user"))
+    return [user for user in members if user.username.lower() in names]
 
 
 @dataclass(frozen=True)
@@ -159,18 +164,20 @@ def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Messag
     if room is None:
         return [NotFound() for _send in sends]
     roles = roles_of(room_id, [send.by for send in sends])
-    stored = _stored_client_ids(sends)
-    first_in_batch: dict[tuple, int] = {}
-    repeats: list[tuple[int, int]] = []  # (index, index of the first send with its client_id)
-    counted: list[int] = []  # the sends that reach the rate limit
     for index, send in enumerate(sends):
-        key = (send.by.pk, send.client_id)
         try:
             _check_client_id(send.client_id)
             check_write(room, roles[send.by.pk])
         except DomainError as exc:
             outcomes[index] = exc
-            continue
+    allowed = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    stored = _stored_client_ids([sends[index] for index in allowed])  # only for those who may write
+    first_in_batch: dict[tuple, int] = {}
+    repeats: list[tuple[int, int]] = []  # (index, index of the first send with its client_id)
+    counted: list[int] = []  # the sends that reach the rate limit
+    for index in allowed:
+        send = sends[index]
+        key = (send.by.pk, send.client_id)
         if send.client_id and key in stored:  # a retry answers with the stored original
             outcomes[index] = (stored[key], False)
         elif send.client_id and key in first_in_batch:  # sent twice in one batch: shares the first's outcome
@@ -181,11 +188,12 @@ def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Messag
             counted.append(index)
     refusals = ratelimits.check_keys([f"user:{sends[i].by.pk}" for i in counted], ratelimits.CHAT)
     accepted: list[_Accepted] = []
+    members: list = []  # read once, by the first send that mentions someone
     for index, refusal in zip(counted, refusals, strict=True):
         try:
             if refusal is not None:
                 raise refusal
-            accepted.append(_accept(room, index, sends[index]))
+            accepted.append(_accept(room, index, sends[index], members))
         except DomainError as exc:
             outcomes[index] = exc
     for item, pair in zip(accepted, _store(room, accepted), strict=True):
@@ -219,11 +227,11 @@ def _stored_client_ids(sends: list[ChatSend]) -> dict[tuple, Message]:
     return {(m.sender_id, m.client_id): m for m in found if (m.sender_id, m.client_id) in pairs}
 
 
-def _accept(room: Room, index: int, send: ChatSend) -> _Accepted:
+def _accept(room: Room, index: int, send: ChatSend, members: list) -> _Accepted:
     clean, metadata = _validate_body(
         room=room, content=send.content, message_type=send.message_type, metadata=send.metadata
     )
-    mentioned = _mentions(room, clean)
+    mentioned = _mentions(room, clean, members)
     if mentioned:
         metadata["mentions"] = [{"id": u.pk, "username": u.username} for u in mentioned]
     return _Accepted(index, send, clean, metadata, mentioned)

@@ -56,3 +56,20 @@ def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
     batch, latest = _replay(room.pk, carol, sent.seq - 1)
     assert [m["seq"] for m in batch] == [sent.seq] and latest == sent.seq
     assert _replay(room.pk, outsider, 0) == ([], -1)
+
+
+def test_mentions_in_a_batch_read_the_members_once(user, make_user):
+    writers = [make_user(f"writer{i}") for i in range(5)]
+    room = make_room(user, members=[(w, "editor") for w in writers])
+
+    def member_reads(batch) -> int:
+        with CaptureQueriesContext(connection) as sent:
+            outcomes = _send_batch(room.pk, batch)
+        assert all(created for _message, created in outcomes)
+        return sum('FROM "rooms_roommember"' in q["sql"] for q in sent.captured_queries)
+
+    one = member_reads([(writers[0], None, {"content": f"@{user.username} pump 1", "client_id": "m0"})])
+    five = member_reads(
+        [(w, None, {"content": f"@{user.username} pump {i}", "client_id": f"m{i + 1}"}) for i, w in enumerate(writers)]
+    )
+    assert one == five == 2  # the writers' roles, then the members named: once for the whole batch
