@@ -68,47 +68,57 @@ def _send_batch(room_id: int, sends: list[tuple]) -> list:
     return [next(stored) if ok else SignedOut() for ok in still_in]
 
 
-class _RoomOutbox:
-    """Group commit of chat sends: while one batch of a room's sends is being stored, the
-    sends arriving for that room wait here and go together as the next batch, in arrival
-    order (one transaction, one seq statement, one publish hand-off). A lone send goes at
-    once as a batch of one, so nothing waits for a timer. One batch per room at a time keeps
-    a room's frames leaving this process in seq order."""
+class _GroupCommit:
+    """Group commit: while one batch for a key is being stored, the items arriving for that key
+    wait here and go together as the next batch, in arrival order. A lone item goes at once as a
+    batch of one, so nothing waits for a timer; one batch per key at a time keeps each key's
+    effects in order. `store(key)` gives the async call that stores a batch: (key, items) ->
+    one outcome per item, an exception instance for an item it refused."""
 
     MAX_BATCH = 100
 
-    def __init__(self):
-        self.rooms: dict[int, tuple[list, asyncio.Task]] = {}  # room id -> (waiting sends, its drain)
+    def __init__(self, store):
+        self.store = store
+        self.keys: dict = {}  # key -> (waiting items, its drain task)
 
-    async def send(self, room_id: int, user, issued_at: float | None, frame: dict):
+    async def submit(self, key, item):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        entry = self.rooms.get(room_id)
+        entry = self.keys.get(key)
         if entry is None or entry[1].done() or entry[1].get_loop() is not loop:
             waiting: list = []
-            entry = self.rooms[room_id] = (waiting, loop.create_task(self._drain(room_id, waiting)))
-        entry[0].append((user, issued_at, frame, future))
+            entry = self.keys[key] = (waiting, loop.create_task(self._drain(key, waiting)))
+        entry[0].append((item, future))
         return await future
 
-    async def _drain(self, room_id: int, waiting: list) -> None:
-        store = _room_sender(room_id, _send_batch)
+    async def _drain(self, key, waiting: list) -> None:
+        store = self.store(key)
         try:
             while waiting:
                 batch = waiting[: self.MAX_BATCH]
                 del waiting[: self.MAX_BATCH]
                 try:
-                    outcomes = await store(room_id, [item[:3] for item in batch])
-                except Exception as exc:  # the database failed the batch: every sender hears it
+                    outcomes = await store(key, [item for item, _future in batch])
+                except Exception as exc:  # the database or Redis failed the batch: every item hears it
                     outcomes = [exc] * len(batch)
-                for (*_send, future), outcome in zip(batch, outcomes, strict=True):
+                for (_item, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():  # the socket may have gone meanwhile
                         future.set_result(outcome)
         finally:
-            if self.rooms.get(room_id, (None,))[0] is waiting:
-                del self.rooms[room_id]
+            if self.keys.get(key, (None,))[0] is waiting:
+                del self.keys[key]
 
 
-ROOM_OUTBOX = _RoomOutbox()
+def _presence_batch(_key, changes: list[tuple[int, object, int]]) -> list[int]:
+    return presence.apply_changes(changes)
+
+
+# Chat sends, by room: one transaction, one seq statement and one publish hand-off per batch.
+# One batch per room at a time keeps a room's frames leaving this process in seq order.
+ROOM_OUTBOX = _GroupCommit(lambda room_id: _room_sender(room_id, _send_batch))
+# Presence joins and leaves of the whole process: one Redis round trip and one hand-off per
+# batch (thousands of sockets connect or drop at once after a network blip).
+PRESENCE_OUTBOX = _GroupCommit(lambda _key: _off_thread(_presence_batch))
 
 
 def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
@@ -186,7 +196,7 @@ class RoomConsumer(ContorlConsumer):
         # it knows when to resume and flush its offline queue.
         await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": self.admitted_seq}})
         LOCAL_PRESENCE.add(self.room_id, self.user.pk)
-        await _off_thread(presence.presence_join)(room_id=self.room_id, user=self.user)
+        await self._presence(+1)
 
     async def on_resync(self):
         # Only the frame: presence for this socket is already counted. The client resumes
@@ -199,11 +209,16 @@ class RoomConsumer(ContorlConsumer):
 
     async def on_leave(self):
         LOCAL_PRESENCE.discard(self.room_id, self.user.pk)
-        await _off_thread(presence.presence_leave)(room_id=self.room_id, user=self.user)
+        await self._presence(-1)
+
+    async def _presence(self, delta: int) -> None:
+        outcome = await PRESENCE_OUTBOX.submit(None, (self.room_id, self.user, delta))
+        if isinstance(outcome, BaseException):
+            raise outcome
 
     async def on_message(self, frame):
         # services.message_send_batch re-checks membership and room status on every frame.
-        outcome = await ROOM_OUTBOX.send(self.room_id, self.user, self.token_issued_at, frame)
+        outcome = await ROOM_OUTBOX.submit(self.room_id, (self.user, self.token_issued_at, frame))
         if isinstance(outcome, BaseException):
             raise outcome
         message, _created = outcome

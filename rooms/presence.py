@@ -62,25 +62,64 @@ def _publish_presence(room_id: int, user, online: bool) -> None:
 
 
 def presence_join(*, room_id: int, user) -> int:
-    key = _presence_key(room_id, user.pk)
+    return apply_changes([(room_id, user, 1)])[0]
+
+
+def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
+    """Sockets joining (+1) and leaving (-1) rooms, in order: each (room id, user, delta)'s
+    socket count after it. One pipelined MULTI on Redis for the whole list, one read of the
+    typing keys per room and one hand-off of the frames: a process whose thousands of sockets
+    connect or drop at once (a network blip) pays a few round trips per batch, not a thread
+    hop and five round trips per socket (bench/PROFILE.md, fifth session).
+
+    A user's first socket in a room announces them online; their last one leaving announces
+    them offline, clears their typing state and deletes the key."""
     client = _redis_client()
-    if client is not None:
-        # One round trip per admission (was three: add, incr, touch). INCR creates a missing
-        # key, and MULTI keeps a key from being left without its expiry.
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(cache.make_and_validate_key(key))
-        pipe.expire(cache.make_and_validate_key(key), PRESENCE_TTL)
-        count = pipe.execute()[0]
+    if client is None:  # local-memory cache (embedded mode): no round trips to save
+        counts = [_change_locally(room_id, user, delta) for room_id, user, delta in changes]
     else:
-        cache.add(key, 0, PRESENCE_TTL)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, PRESENCE_TTL)
-            count = 1
+        pipe = client.pipeline(transaction=True)  # MULTI: no key is left without its expiry
+        for room_id, user, delta in changes:
+            key = cache.make_and_validate_key(_presence_key(room_id, user.pk))
+            pipe.incrby(key, delta)
+            pipe.expire(key, PRESENCE_TTL)
+        counts = pipe.execute()[0::2]
+        final = {}  # a key's count after the whole batch (a leave and a join of one key may meet here)
+        for (room_id, user, _delta), count in zip(changes, counts, strict=True):
+            final[cache.make_and_validate_key(_presence_key(room_id, user.pk))] = count
+        gone = [key for key, count in final.items() if count <= 0]
+        if gone:
+            client.delete(*gone)
+    gone_users = [
+        (room_id, user)
+        for (room_id, user, delta), count in zip(changes, counts, strict=True)
+        if delta < 0 and count <= 0
+    ]
+    was_typing = _clear_typing(gone_users)
+    with events.batched():
+        for (room_id, user, delta), count in zip(changes, counts, strict=True):
+            if delta > 0 and count == delta:
+                _publish_presence(room_id, user, True)
+            elif delta < 0 and count <= 0:
+                if (room_id, user.pk) in was_typing:
+                    was_typing.discard((room_id, user.pk))
+                    _publish_typing_stopped(room_id, user)
+                _publish_presence(room_id, user, False)
+    return [max(count, 0) for count in counts]
+
+
+def _change_locally(room_id: int, user, delta: int) -> int:
+    key = _presence_key(room_id, user.pk)
+    cache.add(key, 0, PRESENCE_TTL)
+    try:
+        count = cache.incr(key, delta)
+    except ValueError:  # expired between add and incr
+        count = delta
+        cache.set(key, count, PRESENCE_TTL)
+    if count <= 0:
+        cache.delete(key)
+    else:
         cache.touch(key, PRESENCE_TTL)
-    if count == 1:
-        _publish_presence(room_id, user, True)
     return count
 
 
@@ -121,16 +160,7 @@ def _redis_client():
 
 
 def presence_leave(*, room_id: int, user) -> int:
-    key = _presence_key(room_id, user.pk)
-    try:
-        count = cache.decr(key)
-    except ValueError:
-        count = 0
-    if count <= 0:
-        cache.delete(key)
-        typing_stop(room_id=room_id, user=user)
-        _publish_presence(room_id, user, False)
-    return max(count, 0)
+    return apply_changes([(room_id, user, -1)])[0]
 
 
 def typing_ping(*, room_id: int, user) -> bool:
@@ -156,15 +186,30 @@ def typing_stop(*, room_id: int, user) -> None:
 
 def typing_stop_many(*, room_id: int, users) -> None:
     """typing_stop for the senders of a batch of messages: one read for all of them."""
-    keys = {_typing_key(room_id, u.pk): u for u in users}
+    users = list(users)
+    stopped = _clear_typing([(room_id, user) for user in users])
+    for user in users:
+        if (room_id, user.pk) in stopped:
+            _publish_typing_stopped(room_id, user)
+
+
+def _clear_typing(pairs: list[tuple[int, object]]) -> set[tuple[int, int]]:
+    """Clear the typing state of each (room id, user) in one read and one delete; the
+    (room id, user id) pairs that were typing. Typing is ephemeral: with the cache (Redis)
+    down, nothing is cleared and the message send or the leave still goes ahead."""
+    keys = {_typing_key(room_id, user.pk): (room_id, user.pk) for room_id, user in pairs}
+    if not keys:
+        return set()
     try:
         typing = cache.get_many(list(keys))
         if typing:
             cache.delete_many(list(typing))
-    except Exception:  # the cache (Redis) is down: typing is ephemeral, the message send is not
-        log.warning("typing state unavailable for room %s", room_id)
-        return
-    for key in typing:
-        user = keys[key]
-        data = {"user": user_brief(user), "typing": False, "expires_in": 0}
-        events.publish(events.room_group(room_id), "typing", data, actor=user)
+    except Exception:
+        log.warning("typing state unavailable for rooms %s", sorted({room for room, _user in keys.values()}))
+        return set()
+    return {keys[key] for key in typing}
+
+
+def _publish_typing_stopped(room_id: int, user) -> None:
+    data = {"user": user_brief(user), "typing": False, "expires_in": 0}
+    events.publish(events.room_group(room_id), "typing", data, actor=user)

@@ -1,12 +1,10 @@
 """Group commit of chat sends: a room's waiting sends are stored together, each judged alone."""
 
 import asyncio
-import json
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
+from asgiref.sync import sync_to_async
 
 from contorl.consumers import SignedOut
 from contorl.errors import Forbidden, NotFound, RateLimited, ValidationFailed
@@ -15,31 +13,6 @@ from rooms.models import Message, Room
 from tests.rooms.factories import make_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room_frames(settings):
-    """Frames published to a room group, in the order the layer got them."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-
-    def listen(room_id: int):
-        async_to_sync(layer.group_add)(f"room.{room_id}", channel)
-
-        def received() -> list[dict]:
-            out = []
-            while (queue := layer.channels.get(channel)) is not None and not queue.empty():
-                out.append(json.loads(async_to_sync(layer.receive)(channel)["text"]))
-            return out
-
-        return received
-
-    yield listen
-    channel_layers.backends.clear()
 
 
 def test_a_batch_takes_consecutive_seqs_and_its_frames_leave_in_seq_order(user, carol, make_user, room_frames):
@@ -149,7 +122,7 @@ def test_a_signed_out_sender_is_weeded_out_and_the_others_stored(user, carol):
     assert not Message.objects.filter(content="gone").exists()
 
 
-def test_sends_that_arrive_while_a_batch_is_stored_go_together_as_the_next(monkeypatch):
+def test_sends_that_arrive_while_a_batch_is_stored_go_together_as_the_next():
     """The outbox itself, with the store replaced: a lone send goes at once, the ones that
     wait behind it leave as one batch in arrival order, and a failed batch reaches each sender."""
     release = threading.Event()
@@ -163,21 +136,18 @@ def test_sends_that_arrive_while_a_batch_is_stored_go_together_as_the_next(monke
             raise RuntimeError("database gone")
         return [f"stored {frame['content']}" for _user, _iat, frame in sends]
 
-    monkeypatch.setattr(consumers, "_send_batch", store)
-    monkeypatch.setattr(consumers, "_room_sender", lambda room_id, func: sync_to_async(func, thread_sensitive=False))
-
     async def scenario():
-        outbox = consumers._RoomOutbox()
-        first = asyncio.ensure_future(outbox.send(1, None, None, {"content": "a"}))
+        outbox = consumers._GroupCommit(lambda room_id: sync_to_async(store, thread_sensitive=False))
+        first = asyncio.ensure_future(outbox.submit(1, (None, None, {"content": "a"})))
         while not batches:
             await asyncio.sleep(0.01)
-        later = [asyncio.ensure_future(outbox.send(1, None, None, {"content": c})) for c in "bcd"]
-        other_room = await asyncio.wait_for(outbox.send(2, None, None, {"content": "z"}), 5)  # not behind room 1
+        later = [asyncio.ensure_future(outbox.submit(1, (None, None, {"content": c}))) for c in "bcd"]
+        other_room = await asyncio.wait_for(outbox.submit(2, (None, None, {"content": "z"})), 5)  # not behind room 1
         await asyncio.sleep(0.05)
         release.set()
         results = await asyncio.gather(first, *later)
-        failed = await outbox.send(1, None, None, {"content": "boom"})
-        return other_room, results, failed, outbox.rooms
+        failed = await outbox.submit(1, (None, None, {"content": "boom"}))
+        return other_room, results, failed, outbox.keys
 
     other_room, results, failed, waiting = asyncio.run(scenario())
     assert other_room == "stored z"
