@@ -188,3 +188,40 @@ async def test_a_room_socket_delivers_a_burst_taken_in_batches_in_seq_order(
     assert seen == stored
     assert max(taken) > 0, "some frames were taken together"
     await comm.disconnect()
+
+
+async def test_sockets_that_connect_and_close_together_share_subscribe_commands(redis_url, monkeypatch):
+    """200 sockets joining at once (a channel and a group each), then leaving: every one is
+    subscribed and gets its group's message, every subscription is gone after, and the
+    commands went in batches, not one per socket."""
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
+    shard = layer._get_layer()._shards[0]
+    commands = []
+    shard._ensure_redis()
+    for name in ("subscribe", "unsubscribe"):
+        original = getattr(shard._pubsub, name)
+
+        async def counted(*channels, _original=original, _name=name):
+            commands.append((_name, len(channels)))
+            return await _original(*channels)
+
+        monkeypatch.setattr(shard._pubsub, name, counted)
+
+    async def join(n):
+        channel = await layer.new_channel()
+        await layer.group_add(f"user.{n}", channel)
+        return channel
+
+    try:
+        channels = await asyncio.gather(*(join(n) for n in range(200)))
+        assert len(shard._subscribed_to) == 400
+        await layer.group_send("user.7", data(7))
+        assert (await asyncio.wait_for(layer.receive(channels[7]), 5))["seq"] == 7
+        await asyncio.gather(*(layer.group_discard(f"user.{n}", c) for n, c in enumerate(channels)))
+        assert shard._subscribed_to == set(channels)
+    finally:
+        await layer.flush()
+    subscribes = [size for name, size in commands if name == "subscribe"]
+    assert sum(subscribes) == 400 and len(subscribes) < 100
+    unsubscribes = [size for name, size in commands if name == "unsubscribe"]
+    assert sum(unsubscribes) == 200 and len(unsubscribes) < 50
