@@ -125,6 +125,10 @@ def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
     latest, role = last_seq_and_role(room_id, user)
     if role is None:
         return [], -1
+    if after >= (latest or 0):
+        # The client has everything stored so far (the usual reconnect): what comes later
+        # reaches this socket live, as it joined the room's group before the client resumed.
+        return [], latest or 0
     messages = selectors.messages_after(room_id, after, limit=RESUME_BATCH)
     # `latest` was read first: a message committed since may be in the replay, past it.
     latest = max(latest or 0, messages[-1].seq if messages else 0)

@@ -55,6 +55,8 @@ def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
     assert _admission(room.pk, admin) == (None, sent.seq)  # admins act as owners without a membership
     batch, latest = _replay(room.pk, carol, sent.seq - 1)
     assert [m["seq"] for m in batch] == [sent.seq] and latest == sent.seq
+    with django_assert_num_queries(1):  # a client that missed nothing: no message read
+        assert _replay(room.pk, carol, sent.seq) == ([], sent.seq)
     assert _replay(room.pk, outsider, 0) == ([], -1)
 
 
