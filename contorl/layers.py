@@ -79,32 +79,38 @@ class _Shard(RedisSingleShardConnection):
     async def _apply_changes(self) -> None:
         while self._changes:
             batch, self._changes = self._changes, []
+            failure: Exception | None = None
+            done = 0  # changes applied: a failed run fails itself and what follows, not what went before
             try:
                 async with self._lock:
-                    self._ensure_redis()
-                    self._ensure_receiver()
                     for subscribe, run in _runs(batch):
-                        if subscribe:
-                            new = [c for c in dict.fromkeys(run) if c not in self._subscribed_to]
-                            if new:
-                                await self._pubsub.subscribe(*new)
-                                self._subscribed_to.update(new)
-                        else:
-                            gone = [c for c in dict.fromkeys(run) if c in self._subscribed_to]
-                            if gone:
-                                await self._pubsub.unsubscribe(*gone)
-                                self._subscribed_to.difference_update(gone)
+                        await self._apply_run(subscribe, run)
+                        done += len(run)
             except Exception as exc:
-                outcome = exc
-            else:
-                outcome = None
-            for _subscribe, _channel, future in batch:
+                failure = exc
+            for index, (_subscribe, _channel, future) in enumerate(batch):
                 if future.done():  # its socket went meanwhile
                     continue
-                if outcome is None:
+                if failure is None or index < done:
                     future.set_result(None)
                 else:
-                    future.set_exception(outcome)
+                    future.set_exception(failure)
+
+    async def _apply_run(self, subscribe: bool, run: list[str]) -> None:
+        if subscribe:
+            new = [c for c in dict.fromkeys(run) if c not in self._subscribed_to]
+            if new:
+                self._ensure_redis()
+                self._ensure_receiver()
+                await self._pubsub.subscribe(*new)
+                self._subscribed_to.update(new)
+        else:
+            gone = [c for c in dict.fromkeys(run) if c in self._subscribed_to]
+            if gone:
+                self._ensure_redis()
+                self._ensure_receiver()
+                await self._pubsub.unsubscribe(*gone)
+                self._subscribed_to.difference_update(gone)
 
     def _ensure_redis(self):
         if self._redis is None:

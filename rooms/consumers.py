@@ -24,9 +24,10 @@ RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
 
 
-# Off the one shared sync thread: admission reads, replays and presence run in parallel
-# threads (bounded by the default executor and the connection pool), so a thousand sockets
-# connecting do not queue behind each other's round trips (bench/PROFILE.md #3, #5).
+# Off the one shared sync thread: admission reads and replays run in parallel threads (bounded
+# by the default executor and the connection pool), so a thousand sockets connecting do not
+# queue behind each other's round trips (bench/PROFILE.md #3, #5); presence goes in batches
+# (PRESENCE_OUTBOX below).
 _off_thread = off_shared_thread
 
 # Message sends have threads of their own, so a burst of admissions (which use the default
@@ -92,13 +93,16 @@ class _GroupCommit:
         return await future
 
     async def _drain(self, key, waiting: list) -> None:
-        store = self.store(key)
+        batch: list = []
         try:
+            store = self.store(key)
             while waiting:
                 batch = waiting[: self.MAX_BATCH]
                 del waiting[: self.MAX_BATCH]
                 try:
                     outcomes = await store(key, [item for item, _future in batch])
+                    if len(outcomes) != len(batch):
+                        raise RuntimeError(f"a batch of {len(batch)} got {len(outcomes)} outcomes")
                 except Exception as exc:  # the database or Redis failed the batch: every item hears it
                     outcomes = [exc] * len(batch)
                 for (_item, future), outcome in zip(batch, outcomes, strict=True):
@@ -107,6 +111,9 @@ class _GroupCommit:
         finally:
             if self.keys.get(key, (None,))[0] is waiting:
                 del self.keys[key]
+            for _item, future in [*batch, *waiting]:  # the drain itself failed or was cancelled
+                if not future.done():
+                    future.set_result(RuntimeError("the batch was not stored"))
 
 
 def _presence_batch(_key, changes: list[tuple[int, object, int]]) -> list[int]:
@@ -199,8 +206,11 @@ class RoomConsumer(ContorlConsumer):
         # Tell the client it is in (and where the stream stands) before anything else, so
         # it knows when to resume and flush its offline queue.
         await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": self.admitted_seq}})
-        LOCAL_PRESENCE.add(self.room_id, self.user.pk)
+        # Kept alive by this process only once the join is stored: a refresh between the two
+        # would find no key, write one, and the join would then count the socket twice.
         await self._presence(+1)
+        LOCAL_PRESENCE.add(self.room_id, self.user.pk)
+        self.present = True
 
     async def on_resync(self):
         # Only the frame: presence for this socket is already counted. The client resumes
@@ -212,6 +222,9 @@ class RoomConsumer(ContorlConsumer):
         await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": last_seq}})
 
     async def on_leave(self):
+        if not getattr(self, "present", False):  # its join never got stored: nothing to undo
+            return
+        self.present = False
         LOCAL_PRESENCE.discard(self.room_id, self.user.pk)
         await self._presence(-1)
 

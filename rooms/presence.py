@@ -65,9 +65,23 @@ def presence_join(*, room_id: int, user) -> int:
     return apply_changes([(room_id, user, 1)])[0]
 
 
+# One socket joining (+1) or leaving (-1), atomically: a count never goes below zero (a leave
+# whose key already expired finds nothing, as a missing key must not turn into -1 and swallow
+# the next join), a key at zero is gone, and a live key keeps its expiry.
+_CHANGE_COUNT = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n <= 0 then
+    redis.call('DEL', KEYS[1])
+    return 0
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return n
+"""
+
+
 def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
     """Sockets joining (+1) and leaving (-1) rooms, in order: each (room id, user, delta)'s
-    socket count after it. One pipelined MULTI on Redis for the whole list, one read of the
+    socket count after it. One pipelined round trip on Redis for the whole list, one read of the
     typing keys per room and one hand-off of the frames: a process whose thousands of sockets
     connect or drop at once (a network blip) pays a few round trips per batch, not a thread
     hop and five round trips per socket (bench/PROFILE.md, fifth session).
@@ -78,18 +92,15 @@ def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
     if client is None:  # local-memory cache (embedded mode): no round trips to save
         counts = [_change_locally(room_id, user, delta) for room_id, user, delta in changes]
     else:
-        pipe = client.pipeline(transaction=True)  # MULTI: no key is left without its expiry
+        script = client.register_script(_CHANGE_COUNT)
+        pipe = client.pipeline(transaction=False)  # each script is atomic; the pipeline keeps their order
         for room_id, user, delta in changes:
-            key = cache.make_and_validate_key(_presence_key(room_id, user.pk))
-            pipe.incrby(key, delta)
-            pipe.expire(key, PRESENCE_TTL)
-        counts = pipe.execute()[0::2]
-        final = {}  # a key's count after the whole batch (a leave and a join of one key may meet here)
-        for (room_id, user, _delta), count in zip(changes, counts, strict=True):
-            final[cache.make_and_validate_key(_presence_key(room_id, user.pk))] = count
-        gone = [key for key, count in final.items() if count <= 0]
-        if gone:
-            client.delete(*gone)
+            script(
+                keys=[cache.make_and_validate_key(_presence_key(room_id, user.pk))],
+                args=[delta, PRESENCE_TTL],
+                client=pipe,
+            )
+        counts = pipe.execute()
     gone_users = [
         (room_id, user)
         for (room_id, user, delta), count in zip(changes, counts, strict=True)

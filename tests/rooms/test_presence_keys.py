@@ -60,3 +60,15 @@ def test_a_batch_of_joins_and_leaves_counts_each_socket_in_order(redis_cache, us
     assert cache.get(presence._presence_key(room.pk, carol.pk)) == 1
     assert cache.get(presence._presence_key(room.pk, dave.pk)) is None
     assert [u["username"] for u in presence.online_users(room.pk)] == ["carol"]
+
+
+def test_a_leave_whose_key_expired_does_not_swallow_the_next_join(redis_cache, user, carol):
+    """A reconnect after Redis lost the key (restart, lapsed expiry): the leave finds nothing
+    and the join that follows counts from zero, so the user is online with one socket."""
+    from django.core.cache import cache
+
+    room = make_room(user, members=[(carol, "editor")])
+    assert presence.apply_changes([(room.pk, carol, -1), (room.pk, carol, 1), (room.pk, carol, 1)]) == [0, 1, 2]
+    assert cache.get(presence._presence_key(room.pk, carol.pk)) == 2
+    assert presence.apply_changes([(room.pk, carol, -1)]) == [1]  # a tab is still open: still online
+    assert [u["id"] for u in presence.online_users(room.pk)] == [carol.pk]
