@@ -213,7 +213,6 @@ def task_update_published(*, task: Task, version: int, by, **fields) -> TaskWrit
     payload = _publish_task(event, task, by, current=has_payload_data(task))
     if task.assignee_id and task.assignee_id != old_assignee:
         _notify_assignee(task, by)
-    # Last: the audit chain's lock is held from here to COMMIT (audit/services.py).
     audit.record(
         "task.status_change" if event == "task_status_changed" else "task.update",
         actor=by,
