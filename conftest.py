@@ -234,6 +234,35 @@ def layer_like(channel_layers: dict):
 
 
 @pytest.fixture
+def group_frames(settings):
+    """Frames published to channel-layer groups, in the order the layer got them, on an
+    in-memory layer: `received = group_frames("room.7")`, then `received()` drains what came."""
+    import json
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers, get_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+
+    def listen(group: str):
+        async_to_sync(layer.group_add)(group, channel)
+
+        def received() -> list[dict]:
+            out = []
+            while (queue := layer.channels.get(channel)) is not None and not queue.empty():
+                out.append(json.loads(async_to_sync(layer.receive)(channel)["text"]))
+            return out
+
+        return received
+
+    yield listen
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
 def redis_cache(settings, redis_url):
     settings.CACHES = {
         "default": {

@@ -82,7 +82,7 @@ return n
 def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
     """Sockets joining (+1) and leaving (-1) rooms, in order: each (room id, user, delta)'s
     socket count after it. One pipelined round trip on Redis for the whole list, one read of the
-    typing keys per room and one hand-off of the frames: a process whose thousands of sockets
+    typing keys of those who left and one hand-off of the frames: a process whose thousands of sockets
     connect or drop at once (a network blip) pays a few round trips per batch, not a thread
     hop and five round trips per socket (bench/PROFILE.md, fifth session).
 

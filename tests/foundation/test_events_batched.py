@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -17,24 +16,10 @@ def frame(n: int) -> dict:
 
 
 @pytest.fixture
-def listener(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)("project.7", channel)
-
-    def received() -> list[int]:
-        out = []
-        while (queue := layer.channels.get(channel)) is not None and not queue.empty():
-            message = async_to_sync(layer.receive)(channel)
-            out.append(int(json.loads(message["text"])["data"]["reason"]))
-        return out
-
-    yield received
-    channel_layers.backends.clear()
+def listener(group_frames):
+    """The numbers of the frames published to project 7, in order."""
+    frames = group_frames("project.7")
+    return lambda: [int(f["data"]["reason"]) for f in frames()]
 
 
 def test_a_batch_leaves_after_commit_in_order_without_rolled_back_items(listener, monkeypatch):

@@ -1,8 +1,4 @@
-import json
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 
 @pytest.fixture
@@ -45,25 +41,6 @@ def _fresh_channel_layer():
 
 
 @pytest.fixture
-def room_frames(settings):
+def room_frames(group_frames):
     """Frames published to a room group, in the order the layer got them."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-
-    def listen(room_id: int):
-        async_to_sync(layer.group_add)(f"room.{room_id}", channel)
-
-        def received() -> list[dict]:
-            out = []
-            while (queue := layer.channels.get(channel)) is not None and not queue.empty():
-                out.append(json.loads(async_to_sync(layer.receive)(channel)["text"]))
-            return out
-
-        return received
-
-    yield listen
-    channel_layers.backends.clear()
+    return lambda room_id: group_frames(f"room.{room_id}")
