@@ -142,12 +142,20 @@ def _seal_after_commit() -> None:
 
 class BackgroundSealer:
     """One thread per process that runs seal_and_anchor() when woken; wakes that arrive
-    during a pass are served by one more pass, so a burst of writes costs a pass or two."""
+    during a pass are served by one more pass, so a burst of writes costs a pass or two.
+
+    A woken thread waits `AUDIT_SEAL_LINGER` seconds before its pass, so the rows of the
+    writes that commit meanwhile share it: a pass costs about as much as a task PATCH
+    (lock, read, hash, update, anchor check), and at a steady 100 writes/s one pass per
+    write doubled the process's CPU per write (bench/PROFILE.md, sixth session). Someone
+    waiting for the chain (wait_idle) cuts the linger short.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._requested = 0  # wake-ups asked for
         self._served = 0  # wake-ups covered by a finished pass
+        self._hurry = 0  # callers in wait_idle(): no linger while any waits
         self._thread: threading.Thread | None = None
 
     def wake(self) -> None:
@@ -162,12 +170,18 @@ class BackgroundSealer:
         """True once every wake asked for before this call has been served by a pass."""
         with self._cond:
             target = self._requested
-            return self._cond.wait_for(lambda: self._served >= target, timeout)
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: self._served >= target, timeout)
+            finally:
+                self._hurry -= 1
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._requested > self._served)
+                self._cond.wait_for(lambda: self._hurry > 0, settings.AUDIT_SEAL_LINGER)
                 target = self._requested
             try:
                 close_old_connections()

@@ -66,11 +66,17 @@ def on_task_history(sender, instance, history_instance, **kwargs) -> None:
     instance.__dict__.pop(_PENDING, None)
     if history_instance.history_type == "-" or getattr(history_instance, "is_deleted", False):
         return
+    # Unordered: every task write pays this query, and an ORDER BY makes Django hash each
+    # selected column's expression to compile it (bench/PROFILE.md, sixth session). The rare
+    # project with triggers sorts them here, in the model's order.
     triggers = list(
-        Trigger.objects.filter(project_id=instance.project_id, is_active=True).exclude(event=Trigger.Event.DUE_SOON)
+        Trigger.objects.filter(project_id=instance.project_id, is_active=True)
+        .exclude(event=Trigger.Event.DUE_SOON)
+        .order_by()
     )
     if not triggers:
         return  # the common case costs this one query
+    triggers.sort(key=lambda t: (t.name, t.pk))
     before = None
     if history_instance.history_type != "+":
         prev = (

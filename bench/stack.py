@@ -311,9 +311,24 @@ class Stack:
         if not spy.exists() or self.daphne is None:
             return None
         out = self.workdir / f"profile-{name}.txt"
+        # BENCH_PROFILE_ARGS=--gil samples only the thread holding the GIL: where the CPU goes,
+        # without the threads that wait for a connection or a lock.
+        extra = os.environ.get("BENCH_PROFILE_ARGS", "").split()
         return self.procs.start(
             f"py-spy:{name}",
-            [str(spy), "record", "--pid", str(self.daphne.pid), "--format", "raw", "--rate", "50", "-o", str(out)],
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(self.daphne.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "50",
+                *extra,
+                "-o",
+                str(out),
+            ],
             env=self.env,
             log_path=self.log("py-spy"),
         )

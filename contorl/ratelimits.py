@@ -13,7 +13,7 @@ from collections import Counter
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django_ratelimit.core import ALL, EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
+from django_ratelimit.core import ALL, EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate
 
 from . import metrics
 from .errors import RateLimited
@@ -82,32 +82,18 @@ def identity(request) -> str:
     return f"ip:{client_ip(request)}"
 
 
-def check_key(key: str, tier: str, request=None) -> None:
+def check_key(key: str, tier: str) -> None:
     """Count one call by `key` against `tier`; raise RateLimited past the limit."""
-    if not settings.RATELIMIT_ENABLE:
-        return
-    try:
-        usage = get_usage(
-            request,
-            group=f"contorl.{tier}",
-            key=lambda group, req: key,
-            rate=rate_for(tier),
-            method=ALL,
-            increment=True,
-        )
-    except Exception as exc:  # fail open: a cache outage must not refuse every user
-        log.warning("rate-limit cache unavailable: %s", exc.__class__.__name__)
-        return
-    if usage and usage["should_limit"]:
-        metrics.ratelimit_rejected(tier)
-        raise RateLimited(retry_after=max(1, usage["time_left"]))
+    refusal = check_keys([key], tier)[0]
+    if refusal is not None:
+        raise refusal
 
 
 def check_keys(keys: list[str], tier: str) -> list[RateLimited | None]:
-    """check_key() for a batch of calls (the chat sends waiting for one room), in order: the
-    refusal each call would have met alone, or None. Same counters as check_key (the
-    cache key is django-ratelimit's own), counted in one pipelined round trip on Redis
-    instead of two per call."""
+    """Count a batch of calls (the chat sends waiting for one room, or one request), in order:
+    the refusal each call would have met alone, or None. The counters are django-ratelimit's
+    own (its cache keys and windows), counted in one pipelined round trip on Redis instead of
+    its two per call (add, then incr)."""
     if not settings.RATELIMIT_ENABLE or not keys:
         return [None] * len(keys)
     rate = rate_for(tier)
@@ -155,7 +141,7 @@ def _add_many(cache, cache_keys: dict[str, str], counts: Counter, timeout: int) 
 
 def check(request, tier: str) -> None:
     """Rate-limit an HTTP request by its user, else its IP."""
-    check_key(identity(request), tier, request)
+    check_key(identity(request), tier)
 
 
 class RateLimitedViewMixin:

@@ -335,6 +335,9 @@ WS_DB_THREADS = env.bool("WS_DB_THREADS", default=bool(DATABASE_URL))
 # After-commit audit sealing in one sealer thread per process instead of on the writer's
 # thread (audit/sealing.py): on with PostgreSQL, off on SQLite for the same reason.
 AUDIT_SEAL_IN_BACKGROUND = env.bool("AUDIT_SEAL_IN_BACKGROUND", default=bool(DATABASE_URL))
+# How long a woken sealer thread waits for more rows before its pass (seconds): rows become
+# tamper-evident this much later, and a pass serves every write of the interval.
+AUDIT_SEAL_LINGER = env.float("AUDIT_SEAL_LINGER", default=0.2)
 # Young-generation size of the garbage collector in server processes (contorl/heap.py;
 # CPython's default is 700).
 GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)

@@ -16,7 +16,7 @@ rule asked for), so it is not checked again.
 
 import time
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from contorl.accounts.permissions import is_admin
@@ -71,18 +71,36 @@ def project_role(user, project) -> str | None:
         return ADMIN
     project_id = project if isinstance(project, int) else project.pk
     cache = user.__dict__.setdefault(_CACHE_ATTR, {})
-    now = time.monotonic()
     hit = cache.get(project_id)
-    if hit is not None and hit[1] > now:
+    if hit is not None and hit[1] > time.monotonic():
         return hit[0]
-    role = ProjectMember.objects.filter(project_id=project_id, user_id=user.pk).values_list("role", flat=True).first()
+    membership = ProjectMember.objects.filter(project_id=project_id, user_id=user.pk).values_list("role", flat=True)
+    return _remember(user, project, next(iter(membership.order_by()[:1]), None))
+
+
+def with_member_role(queryset: QuerySet, user, project_field: str = "project") -> QuerySet:
+    """`queryset` with each row's `member_role`: `user`'s membership role in the row's
+    project, read in the same query. remember_member_role() then spares project_role() its own."""
+    membership = ProjectMember.objects.filter(project_id=OuterRef(f"{project_field}_id"), user_id=user.pk)
+    return queryset.annotate(member_role=Subquery(membership.values("role")[:1]))
+
+
+def remember_member_role(user, project, member_role: str | None) -> None:
+    """Seed project_role()'s cache with a membership role read by with_member_role()."""
+    if user and user.is_authenticated and user.is_active and not is_admin(user):
+        _remember(user, project, member_role)
+
+
+def _remember(user, project, member_role: str | None) -> str | None:
+    role = member_role
     if role is None and user.is_department_manager and user.department_id:
         dept = project.department_id if isinstance(project, Project) else None
         if dept is None and isinstance(project, int):
-            dept = Project.objects.filter(pk=project_id).values_list("department_id", flat=True).first()
+            dept = Project.objects.filter(pk=project).values_list("department_id", flat=True).first()
         if dept is not None and dept == user.department_id:
             role = MANAGER
-    cache[project_id] = (role, now + ROLE_CACHE_SECONDS)
+    project_id = project if isinstance(project, int) else project.pk
+    user.__dict__.setdefault(_CACHE_ATTR, {})[project_id] = (role, time.monotonic() + ROLE_CACHE_SECONDS)
     return role
 
 

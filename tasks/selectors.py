@@ -51,7 +51,7 @@ def tasks_with_payload_data(qs: QuerySet | None = None, *, dependencies: bool = 
     `dependencies=False`: not the dependencies (a caller about to change them reads them
     afterwards with live_dependencies())."""
     qs = Task.objects.all() if qs is None else qs
-    qs = qs.select_related("assignee", "deleted_by").annotate(live_subtask_count=_live_subtask_count())
+    qs = qs.select_related("assignee").annotate(live_subtask_count=_live_subtask_count())
     if not dependencies:
         return qs
     return qs.prefetch_related(Prefetch("dependencies", queryset=_live_dependencies(), to_attr="live_dependencies"))

@@ -34,11 +34,12 @@ class TaskViewSet(TaskDiscussionActions, Base):
         user = self.request.user
 
         def may_see(task: Task) -> bool:
+            permissions.remember_member_role(user, task.project, task.member_role)
             if not permissions.can_view_project(user, task.project):
                 return False
             return not task.is_deleted or deleted_ok or permissions.can_see_deleted(user)
 
-        lookup = selectors.task_lookup()
+        lookup = permissions.with_member_role(selectors.task_lookup(), user)
         if payload_data:
             lookup = selectors.tasks_with_payload_data(lookup, dependencies=dependencies)
         return visible_or_404(lookup, self.kwargs["pk"], may_see=may_see)

@@ -238,3 +238,22 @@ def test_the_background_sealer_is_not_woken_by_a_rolled_back_write(user, setting
     assert sealing.background.wait_idle(timeout=30)
     assert chain() == [(1, kept.pk)]
     assert AuditLog.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.background_sealer
+@pytest.mark.django_db(transaction=True)
+def test_the_background_sealer_serves_a_burst_with_one_pass_and_wait_idle_cuts_its_linger(user, settings, monkeypatch):
+    from audit import sealing
+
+    settings.AUDIT_SEAL_IN_BACKGROUND = True
+    assert sealing.background.wait_idle(timeout=30)  # nothing left over from earlier tests
+    settings.AUDIT_SEAL_LINGER = 3600  # longer than this test may take: only wait_idle ends it
+    passes = []
+    real = sealing.seal_pending
+    monkeypatch.setattr(sealing, "seal_pending", lambda **kw: passes.append(1) or real(**kw))
+    entries = make_entries(5, actor=user)  # autocommit: five commits, five wakes
+    assert AuditLog.objects.filter(seq__isnull=True).count() == 5  # still lingering
+    assert sealing.background.wait_idle(timeout=30)
+    assert len(passes) == 1
+    assert [pk for _seq, pk in chain()] == [e.pk for e in entries]

@@ -22,15 +22,16 @@ def test_cache_calls_from_many_contexts_share_one_pool(redis_cache):
         threads.add(threading.get_ident())
         cache.set(f"shared-pool:{i}", i, 10)
         assert cache.get(f"shared-pool:{i}") == i
-        return cache._cache._get_connection_pool(write=True)
+        return cache._cache._get_connection_pool(write=True), cache._cache.get_client(write=True)
 
     async def each_in_its_own_context():
         return await asyncio.gather(*(sync_to_async(write, thread_sensitive=False)(i) for i in range(40)))
 
     opened_before = sum(pool._created_connections for pool in shared._POOLS.values())  # pools outlive a test
-    pools = contextvars.Context().run(asyncio.run, each_in_its_own_context())
+    pools, clients = zip(*contextvars.Context().run(asyncio.run, each_in_its_own_context()), strict=True)
     distinct = {id(pool): pool for pool in pools}
     assert len(distinct) == 1
+    assert len({id(client) for client in clients}) == 1  # one redis.Redis too, not one per call
     opened = sum(pool._created_connections for pool in distinct.values())
     # A connection per thread at most, not one per call (Django's own backend opened 40).
     assert opened - opened_before <= len(threads) < 40

@@ -136,11 +136,11 @@ def test_task_write_query_counts_are_pinned(api, make_task, statuses, project, d
     insert, the published payload): exact counts, so a new query on the write path shows up
     here first. The audit seal runs after commit (in the sealer thread with PostgreSQL)."""
     task = make_task(status=statuses[0])
-    # task + its dependencies + role, savepoint, UPDATE ... WHERE version, history row,
-    # triggers, audit insert (no savepoint of its own), release; the published payload is built
-    # from the task as read and written, not read again, and a title is no formula input, so
-    # the custom field definitions are not read either
-    with django_assert_num_queries(9):
+    # task with the caller's membership role + its dependencies, savepoint, UPDATE ... WHERE
+    # version, history row, triggers, audit insert (no savepoint of its own), release; the
+    # published payload is built from the task as read and written, not read again, and a
+    # title is no formula input, so the custom field definitions are not read either
+    with django_assert_num_queries(8):
         r = api.patch(f"/api/tasks/{task.pk}/", {"version": task.version, "title": "Renamed"}, format="json")
     assert r.status_code == 200, r.content
     # project + status reads, savepoint, next position, custom fields, INSERT, history,
