@@ -2,10 +2,35 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contorl.settings")
-django_asgi_app = get_asgi_application()  # sets Django up before the consumers import models
+django.setup(set_prefix=False)  # before the consumers import models (as get_asgi_application)
+
+
+class OneHopASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with the middleware chain and the view in one thread hop.
+
+    Under ASGI Django builds an async chain and adapts each sync middleware to it. Ours are
+    sync (an async MiddlewareMixin hops to a thread for every process_request and
+    process_response), except simple_history's, which is async-capable and sits innermost, so
+    every request entered a worker thread for the chain, went back to the event loop for that
+    one middleware, and entered the thread again for the view (our views are all sync): three
+    hand-offs, each a future, a context copy and two GIL switches. Here the sync chain runs
+    whole in the request's thread, as under WSGI; an async view would still run (Django wraps
+    it in async_to_sync). Reading the body, the signals and sending the response stay async.
+    """
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+django_asgi_app = OneHopASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
