@@ -10,6 +10,7 @@ heartbeat timeout, 4429 rate limited.
 """
 
 import asyncio
+import copy
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from django_ratelimit.core import _split_rate
 
 from . import metrics
 from .errors import DomainError, RateLimited, ValidationFailed
+from .groupcommit import GroupCommit
 from .parsers import contains_nul, depth_exceeds, max_depth
 from .payloads import FrameEncoder
 
@@ -58,28 +60,58 @@ def origin_validator(application):
     return SameSiteOriginValidator(application, allowed_hosts)
 
 
-def user_from_token(token: str):
-    return off_shared_thread(_user_from_token)(token)
+# Sockets of one process sign in and re-check together (a reconnect storm, every socket's
+# pong): one thread hop and one user query per batch, in a few shards so batches overlap
+# their database round trips.
+_CHECK_SHARDS = 4
 
 
-def _user_from_token(token: str):
+async def user_from_token(token: str):
     """(user, the token's `iat`) for a valid, unrevoked access token of an active user; else (None, None)."""
+    return _raised(await TOKEN_CHECKS.submit(hash(token) % _CHECK_SHARDS, token))
+
+
+def _raised(outcome):
+    if isinstance(outcome, BaseException):  # the batch failed (the database is down): as a lone call would
+        raise outcome
+    return outcome
+
+
+def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
     from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
     from rest_framework_simplejwt.exceptions import TokenError
     from rest_framework_simplejwt.settings import api_settings
     from rest_framework_simplejwt.tokens import AccessToken
 
-    try:
-        access = AccessToken(token)
-    except TokenError:
-        return None, None
     from .accounts.tokens import revoked
 
-    user_id = access.get(api_settings.USER_ID_CLAIM)
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None or revoked(user, access):
-        return None, None
-    return user, access.get("iat")
+    claims = []
+    for token in tokens:
+        try:
+            claims.append(AccessToken(token))
+        except TokenError:
+            claims.append(None)
+    model = get_user_model()
+
+    def user_id(access):
+        try:  # the claim is a string in the token; a malformed one matches nobody
+            return model._meta.pk.to_python(access.get(api_settings.USER_ID_CLAIM))
+        except ValidationError:
+            return None
+
+    ids = [user_id(access) if access is not None else None for access in claims]
+    users = {user.pk: user for user in model.objects.filter(pk__in={i for i in ids if i is not None}, is_active=True)}
+    outcomes, handed_out = [], set()
+    for access, uid in zip(claims, ids, strict=True):
+        user = users.get(uid)
+        if user is None or revoked(user, access):
+            outcomes.append((None, None))
+            continue
+        # Each socket keeps its own user object (permission caches live on it).
+        outcomes.append((copy.copy(user) if user.pk in handed_out else user, access.get("iat")))
+        handed_out.add(user.pk)
+    return outcomes
 
 
 def signed_in(user_id: int, issued_at: float | None) -> bool:
@@ -132,9 +164,18 @@ def _returning_connections(func):
     return call
 
 
-# A read-only check: off the shared sync thread, so frames of many sockets check in parallel.
-def still_signed_in(user_id: int, issued_at: float | None):
-    return off_shared_thread(signed_in)(user_id, issued_at)
+async def still_signed_in(user_id: int, issued_at: float | None) -> bool:
+    """signed_in(), batched with the other sockets of the process checking at the same time."""
+    return _raised(await SIGN_IN_CHECKS.submit(user_id % _CHECK_SHARDS, (user_id, issued_at)))
+
+
+def _signed_in_batch(_shard, sockets: list[tuple[int, float | None]]) -> list[bool]:
+    return signed_in_many(sockets)
+
+
+# Read-only checks: off the shared sync thread, so the checks of many sockets overlap.
+TOKEN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_users_from_tokens))
+SIGN_IN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_signed_in_batch))
 
 
 class SignedOut(Exception):

@@ -16,9 +16,10 @@ from contorl.consumers import (
 )
 from contorl.errors import ValidationFailed
 from contorl.events import make_frame, room_group
+from contorl.groupcommit import GroupCommit
 
 from . import payloads, presence, selectors, services
-from .permissions import last_seq_and_role, role_of
+from .permissions import last_seqs_and_roles, role_of
 
 RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
@@ -42,12 +43,17 @@ def _room_sender(room_id: int, func):
 
 
 def _admission(room_id: int, user) -> tuple[int | None, int]:
-    """(close code or None, the room's last seq) in one trip. Not a member: 4404 like a missing
-    room (REST answers 404 too), so the close code does not confirm that the room exists."""
-    last_seq, role = last_seq_and_role(room_id, user)
-    if last_seq is None or role is None:
-        return CLOSE_NOT_FOUND, 0
-    return None, last_seq
+    """(close code or None, the room's last seq). Not a member: 4404 like a missing room
+    (REST answers 404 too), so the close code does not confirm that the room exists."""
+    return _admissions(None, [(room_id, user)])[0]
+
+
+def _admissions(_shard, pairs: list[tuple[int, object]]) -> list[tuple[int | None, int]]:
+    """_admission() for the (room id, user) pairs of sockets connecting together: one read."""
+    return [
+        (CLOSE_NOT_FOUND, 0) if last_seq is None or role is None else (None, last_seq)
+        for last_seq, role in last_seqs_and_roles(pairs)
+    ]
 
 
 def _send_batch(room_id: int, sends: list[tuple]) -> list:
@@ -69,77 +75,52 @@ def _send_batch(room_id: int, sends: list[tuple]) -> list:
     return [next(stored) if ok else SignedOut() for ok in still_in]
 
 
-class _GroupCommit:
-    """Group commit: while one batch for a key is being stored, the items arriving for that key
-    wait here and go together as the next batch, in arrival order. A lone item goes at once as a
-    batch of one, so nothing waits for a timer; one batch per key at a time keeps each key's
-    effects in order. `store(key)` gives the async call that stores a batch: (key, items) ->
-    one outcome per item, an exception instance for an item it refused."""
-
-    MAX_BATCH = 100
-
-    def __init__(self, store):
-        self.store = store
-        self.keys: dict = {}  # key -> (waiting items, its drain task)
-
-    async def submit(self, key, item):
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        entry = self.keys.get(key)
-        if entry is None or entry[1].done() or entry[1].get_loop() is not loop:
-            waiting: list = []
-            entry = self.keys[key] = (waiting, loop.create_task(self._drain(key, waiting)))
-        entry[0].append((item, future))
-        return await future
-
-    async def _drain(self, key, waiting: list) -> None:
-        batch: list = []
-        try:
-            store = self.store(key)
-            while waiting:
-                batch = waiting[: self.MAX_BATCH]
-                del waiting[: self.MAX_BATCH]
-                try:
-                    outcomes = await store(key, [item for item, _future in batch])
-                    if len(outcomes) != len(batch):
-                        raise RuntimeError(f"a batch of {len(batch)} got {len(outcomes)} outcomes")
-                except Exception as exc:  # the database or Redis failed the batch: every item hears it
-                    outcomes = [exc] * len(batch)
-                for (_item, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():  # the socket may have gone meanwhile
-                        future.set_result(outcome)
-        finally:
-            if self.keys.get(key, (None,))[0] is waiting:
-                del self.keys[key]
-            for _item, future in [*batch, *waiting]:  # the drain itself failed or was cancelled
-                if not future.done():
-                    future.set_result(RuntimeError("the batch was not stored"))
-
-
 def _presence_batch(_key, changes: list[tuple[int, object, int]]) -> list[int]:
     return presence.apply_changes(changes)
 
 
 # Chat sends, by room: one transaction, one seq statement and one publish hand-off per batch.
 # One batch per room at a time keeps a room's frames leaving this process in seq order.
-ROOM_OUTBOX = _GroupCommit(lambda room_id: _room_sender(room_id, _send_batch))
+ROOM_OUTBOX = GroupCommit(lambda room_id: _room_sender(room_id, _send_batch))
 # Presence joins and leaves of the whole process: one Redis round trip and one hand-off per
 # batch (thousands of sockets connect or drop at once after a network blip).
-PRESENCE_OUTBOX = _GroupCommit(lambda _key: _off_thread(_presence_batch))
+PRESENCE_OUTBOX = GroupCommit(lambda _key: _off_thread(_presence_batch))
+# Admissions and resumes of sockets connecting together (a reconnect storm): one thread hop
+# and one read per batch, in a few shards so batches overlap their round trips.
+_SHARDS = 4
+ADMISSIONS = GroupCommit(lambda _shard: _off_thread(_admissions))
+RESUMES = GroupCommit(lambda _shard: _off_thread(_replays))
+
+
+def _outcome(value):
+    if isinstance(value, BaseException):  # the batch failed: as a lone call would have
+        raise value
+    return value
 
 
 def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
-    latest, role = last_seq_and_role(room_id, user)
-    if role is None:
-        return [], -1
-    if after >= (latest or 0):
-        # The client has everything stored so far (the usual reconnect): what comes later
-        # reaches this socket live, as it joined the room's group before the client resumed.
-        return [], latest or 0
-    messages = selectors.messages_after(room_id, after, limit=RESUME_BATCH)
-    # `latest` was read first: a message committed since may be in the replay, past it.
-    latest = max(latest or 0, messages[-1].seq if messages else 0)
-    return [payloads.message_payload(m, reactions=list(m.reactions.all())) for m in messages], latest
+    return _replays(None, [(room_id, user, after)])[0]
+
+
+def _replays(_shard, resumes: list[tuple[int, object, int]]) -> list[tuple[list[dict], int]]:
+    """For each (room id, user, after) of sockets resuming together: the messages after `after`
+    (up to RESUME_BATCH) and the room's latest seq; ([], -1) for a user who may not read the
+    room. One read of the rooms and roles for all; messages only for those missing some."""
+    answers = []
+    rooms = last_seqs_and_roles([(room_id, user) for room_id, user, _after in resumes])
+    for (room_id, _user, after), (latest, role) in zip(resumes, rooms, strict=True):
+        if role is None:
+            answers.append(([], -1))
+        elif after >= (latest or 0):
+            # The client has everything stored so far (the usual reconnect): what comes later
+            # reaches this socket live, as it joined the room's group before the client resumed.
+            answers.append(([], latest or 0))
+        else:
+            messages = selectors.messages_after(room_id, after, limit=RESUME_BATCH)
+            # `latest` was read first: a message committed since may be in the replay, past it.
+            latest = max(latest or 0, messages[-1].seq if messages else 0)
+            answers.append(([payloads.message_payload(m, reactions=list(m.reactions.all())) for m in messages], latest))
+    return answers
 
 
 def _typing(room_id: int, user) -> None:
@@ -196,7 +177,7 @@ class RoomConsumer(ContorlConsumer):
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.replayed: set[int] = set()
         self.live_seqs: set[int] = set()
-        code, self.admitted_seq = await _off_thread(_admission)(self.room_id, user)
+        code, self.admitted_seq = _outcome(await ADMISSIONS.submit(user.pk % _SHARDS, (self.room_id, user)))
         return code
 
     async def groups_for(self, user):
@@ -215,7 +196,7 @@ class RoomConsumer(ContorlConsumer):
     async def on_resync(self):
         # Only the frame: presence for this socket is already counted. The client resumes
         # from its own last seq; the one here is where the stream stands now.
-        code, last_seq = await _off_thread(_admission)(self.room_id, self.user)
+        code, last_seq = _outcome(await ADMISSIONS.submit(self.user.pk % _SHARDS, (self.room_id, self.user)))
         if code is not None:
             await self.close(code)
             return
@@ -229,16 +210,11 @@ class RoomConsumer(ContorlConsumer):
         await self._presence(-1)
 
     async def _presence(self, delta: int) -> None:
-        outcome = await PRESENCE_OUTBOX.submit(None, (self.room_id, self.user, delta))
-        if isinstance(outcome, BaseException):
-            raise outcome
+        _outcome(await PRESENCE_OUTBOX.submit(None, (self.room_id, self.user, delta)))
 
     async def on_message(self, frame):
         # services.message_send_batch re-checks membership and room status on every frame.
-        outcome = await ROOM_OUTBOX.submit(self.room_id, (self.user, self.token_issued_at, frame))
-        if isinstance(outcome, BaseException):
-            raise outcome
-        message, _created = outcome
+        message, _created = _outcome(await ROOM_OUTBOX.submit(self.room_id, (self.user, self.token_issued_at, frame)))
         await self.send_frame(
             {"type": "ack", "client_id": frame.get("client_id"), "data": {"id": message.pk, "seq": message.seq}}
         )
@@ -252,7 +228,8 @@ class RoomConsumer(ContorlConsumer):
             raise ValidationFailed.field("last_seq", "A whole number >= 0 is required.")
         after = last_seq
         while True:
-            batch, latest = await _off_thread(_replay)(self.room_id, self.user, after)
+            resume = (self.room_id, self.user, after)
+            batch, latest = _outcome(await RESUMES.submit(self.user.pk % _SHARDS, resume))
             if latest < 0:
                 await self.close(CLOSE_FORBIDDEN)
                 return

@@ -4,8 +4,6 @@ Members see a room; owners and editors write; viewers read only. System admins a
 owners everywhere. An archived room is read-only for everyone (only its status can change).
 """
 
-from django.db.models import OuterRef, Subquery
-
 from contorl.errors import Forbidden, NotFound
 
 from .models import Role, Room, RoomMember
@@ -38,21 +36,36 @@ def roles_of(room_id: int, users) -> dict[int, str | None]:
 
 
 def last_seq_and_role(room_id: int, user) -> tuple[int | None, str | None]:
-    """(the room's last seq, the user's role) in one query: a socket's admission and resume
-    ask both. (None, None) when there is no such room."""
-    if not getattr(user, "is_authenticated", False):
-        return None, None
-    member_role = RoomMember.objects.filter(room_id=OuterRef("pk"), user_id=user.pk).values("role")[:1]
-    row = (
-        Room.objects.filter(pk=room_id)
-        .annotate(member_role=Subquery(member_role))
-        .values_list("last_seq", "member_role")
-        .first()
-    )
-    if row is None:
-        return None, None
-    last_seq, role = row
-    return last_seq, role or (Role.OWNER if is_admin(user) else None)
+    """(the room's last seq, the user's role): a socket's admission and resume ask both.
+    (None, None) when there is no such room."""
+    return last_seqs_and_roles([(room_id, user)])[0]
+
+
+def last_seqs_and_roles(pairs: list[tuple[int, object]]) -> list[tuple[int | None, str | None]]:
+    """last_seq_and_role() for many (room id, user) pairs, the admissions and resumes of a
+    process's sockets arriving together: one query (memberships with their room's last seq),
+    and a second only for admins without a membership, who act as owners. Someone who is
+    neither gets (None, None) like a missing room, so nothing tells the two apart."""
+    users = [user for _room_id, user in pairs if getattr(user, "is_authenticated", False)]
+    if not users:
+        return [(None, None)] * len(pairs)
+    rows = RoomMember.objects.filter(
+        room_id__in={room_id for room_id, _user in pairs}, user_id__in={user.pk for user in users}
+    ).values_list("room_id", "user_id", "role", "room__last_seq")
+    found = {(room_id, user_id): (last_seq, role) for room_id, user_id, role, last_seq in rows}
+    missing = {room_id for room_id, user in pairs if is_admin(user) and (room_id, user.pk) not in found}
+    admin_rooms = dict(Room.objects.filter(pk__in=missing).values_list("pk", "last_seq")) if missing else {}
+    answers = []
+    for room_id, user in pairs:
+        if not getattr(user, "is_authenticated", False):
+            answers.append((None, None))
+        elif (room_id, user.pk) in found:
+            answers.append(found[(room_id, user.pk)])
+        elif room_id in admin_rooms and is_admin(user):
+            answers.append((admin_rooms[room_id], Role.OWNER))
+        else:
+            answers.append((None, None))
+    return answers
 
 
 def can_view(room_id: int, user) -> bool:

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 
 from contorl.consumers import SignedOut
 from contorl.errors import Forbidden, NotFound, RateLimited, ValidationFailed
+from contorl.groupcommit import GroupCommit
 from rooms import consumers, services
 from rooms.models import Message, Room
 from tests.rooms.factories import make_room
@@ -137,7 +138,7 @@ def test_sends_that_arrive_while_a_batch_is_stored_go_together_as_the_next():
         return [f"stored {frame['content']}" for _user, _iat, frame in sends]
 
     async def scenario():
-        outbox = consumers._GroupCommit(lambda room_id: sync_to_async(store, thread_sensitive=False))
+        outbox = GroupCommit(lambda room_id: sync_to_async(store, thread_sensitive=False))
         first = asyncio.ensure_future(outbox.submit(1, (None, None, {"content": "a"})))
         while not batches:
             await asyncio.sleep(0.01)

@@ -60,6 +60,27 @@ def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
     assert _replay(room.pk, outsider, 0) == ([], -1)
 
 
+def test_admissions_and_resumes_of_many_sockets_read_once(user, carol, make_user, django_assert_num_queries):
+    from rooms.consumers import CLOSE_NOT_FOUND, _admissions, _replays
+
+    readers = [make_user(f"reader{i}") for i in range(6)]
+    rooms = [make_room(user, members=[(carol, "viewer"), *[(r, "viewer") for r in readers]]) for _ in range(3)]
+    seqs = [services.message_send(room=r, by=user, content="warm-up", client_id=f"w{r.pk}")[0].seq for r in rooms]
+    outsider = make_user(username="outsider")
+    pairs = [(r.pk, reader) for r in rooms for reader in readers] + [(rooms[0].pk, outsider), (10**6, carol)]
+    with django_assert_num_queries(1):  # 20 sockets, 3 rooms: one read
+        outcomes = _admissions(None, pairs)
+    assert outcomes == [(None, seq) for seq in seqs for _reader in readers] + [(CLOSE_NOT_FOUND, 0)] * 2
+    admin = make_user(username="boss", is_system_admin=True)
+    with django_assert_num_queries(2):  # an admin without a membership: the room's own row
+        assert _admissions(None, [(rooms[1].pk, admin), (rooms[1].pk, carol)]) == [(None, seqs[1])] * 2
+    resumes = [(r.pk, carol, seq) for r, seq in zip(rooms, seqs, strict=True)] + [(rooms[0].pk, outsider, 0)]
+    with django_assert_num_queries(1):  # nobody missed anything: no message read
+        assert _replays(None, resumes) == [([], seq) for seq in seqs] + [([], -1)]
+    replayed = _replays(None, [(rooms[0].pk, carol, seqs[0] - 1), (rooms[1].pk, carol, seqs[1])])
+    assert [[m["seq"] for m in batch] for batch, _latest in replayed] == [[seqs[0]], []]
+
+
 def test_mentions_in_a_batch_read_the_members_once(user, make_user):
     writers = [make_user(f"writer{i}") for i in range(5)]
     room = make_room(user, members=[(w, "editor") for w in writers])
