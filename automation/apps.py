@@ -6,9 +6,11 @@ class AutomationConfig(AppConfig):
     verbose_name = "Automation triggers and scheduled reports"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
         from simple_history.signals import post_create_historical_record
 
-        from automation import hooks, services
+        from automation import armed, hooks, services
+        from automation.models import Trigger
         from tasks import services as task_services
         from tasks.models import Task
         from tasks.signals import task_event
@@ -20,6 +22,10 @@ class AutomationConfig(AppConfig):
             hooks.on_task_history, sender=Task.history.model, dispatch_uid="automation.task_history"
         )
         task_event.connect(hooks.on_task_event, sender=Task, dispatch_uid="automation.task_event")
+        # Whoever changes a trigger (services, admin, templates, seed), task writes stop
+        # believing a cached "this project has none" (automation/armed.py).
+        post_save.connect(armed.on_trigger_saved, sender=Trigger, dispatch_uid="automation.trigger_saved")
+        post_delete.connect(armed.on_trigger_deleted, sender=Trigger, dispatch_uid="automation.trigger_deleted")
         # Project templates carry triggers: snapshot on save-as-template, copy on create.
         if services.template_snapshot_hook not in task_services.TEMPLATE_SNAPSHOT_HOOKS:
             task_services.TEMPLATE_SNAPSHOT_HOOKS.append(services.template_snapshot_hook)

@@ -21,7 +21,7 @@ import uuid
 
 from django.db import transaction
 
-from . import rules
+from . import armed, rules
 from .models import MAX_DEPTH, Trigger, TriggerExecution
 from .runner import current_depth, run_trigger
 
@@ -66,17 +66,9 @@ def on_task_history(sender, instance, history_instance, **kwargs) -> None:
     instance.__dict__.pop(_PENDING, None)
     if history_instance.history_type == "-" or getattr(history_instance, "is_deleted", False):
         return
-    # Unordered: every task write pays this query, and an ORDER BY makes Django hash each
-    # selected column's expression to compile it (bench/PROFILE.md, sixth session). The rare
-    # project with triggers sorts them here, in the model's order.
-    triggers = list(
-        Trigger.objects.filter(project_id=instance.project_id, is_active=True)
-        .exclude(event=Trigger.Event.DUE_SOON)
-        .order_by()
-    )
+    triggers = armed.active_triggers(instance.project_id)
     if not triggers:
-        return  # the common case costs this one query
-    triggers.sort(key=lambda t: (t.name, t.pk))
+        return  # the common case: a cached "none", no query
     before = None
     if history_instance.history_type != "+":
         prev = (
