@@ -68,13 +68,7 @@ _CHECK_SHARDS = 4
 
 async def user_from_token(token: str):
     """(user, the token's `iat`) for a valid, unrevoked access token of an active user; else (None, None)."""
-    return _raised(await TOKEN_CHECKS.submit(hash(token) % _CHECK_SHARDS, token))
-
-
-def _raised(outcome):
-    if isinstance(outcome, BaseException):  # the batch failed (the database is down): as a lone call would
-        raise outcome
-    return outcome
+    return await TOKEN_CHECKS.call(hash(token) % _CHECK_SHARDS, token)
 
 
 def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
@@ -114,15 +108,10 @@ def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
     return outcomes
 
 
-def signed_in(user_id: int, issued_at: float | None) -> bool:
-    """Is the user still active (and, for a token socket, the token not signed out)? One
-    primary-key read: deactivation and sign-out close sockets through the channel layer,
-    this catches whatever that missed (a bulk UPDATE sends no signal)."""
-    return signed_in_many([(user_id, issued_at)])[0]
-
-
 def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
-    """signed_in() for several (user id, token iat) pairs in one query."""
+    """Is each user still active (and, for a token socket, the token not signed out)? One query
+    for all the (user id, token iat) pairs: deactivation and sign-out close sockets through the
+    channel layer, this catches whatever that missed (a bulk UPDATE sends no signal)."""
     from django.contrib.auth import get_user_model
 
     cutoffs = dict(
@@ -165,8 +154,8 @@ def _returning_connections(func):
 
 
 async def still_signed_in(user_id: int, issued_at: float | None) -> bool:
-    """signed_in(), batched with the other sockets of the process checking at the same time."""
-    return _raised(await SIGN_IN_CHECKS.submit(user_id % _CHECK_SHARDS, (user_id, issued_at)))
+    """signed_in_many() for one socket, batched with the other sockets of the process checking at the same time."""
+    return await SIGN_IN_CHECKS.call(user_id % _CHECK_SHARDS, (user_id, issued_at))
 
 
 def _signed_in_batch(_shard, sockets: list[tuple[int, float | None]]) -> list[bool]:
@@ -179,7 +168,7 @@ SIGN_IN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_signed_in_batch))
 
 
 class SignedOut(Exception):
-    """Raised by a handler that ran the signed_in() check in its own database trip."""
+    """Raised by a handler that ran the sign-in check (signed_in_many) in its own database trip."""
 
 
 def frame_too_big(text: str) -> bool:
@@ -229,7 +218,7 @@ class TokenBucket:
 
 class ContorlConsumer(AsyncWebsocketConsumer):
     client_frames: tuple[str, ...] = ()  # frame types this endpoint accepts besides auth/pong
-    # Frame types whose handler runs signed_in() inside its own database trip (and raises
+    # Frame types whose handler runs the sign-in check inside its own database trip (and raises
     # SignedOut), so the hot path pays one trip per frame, not two.
     checks_sign_in: tuple[str, ...] = ()
     # Frame types whose handler runs beside the socket's dispatch loop, not inside it.

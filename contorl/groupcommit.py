@@ -32,6 +32,14 @@ class GroupCommit:
         entry[0].append((item, future))
         return await future
 
+    async def call(self, key, item):
+        """submit(), raising the item's exception instead of returning it: what a lone call of
+        the store would have done."""
+        outcome = await self.submit(key, item)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
     async def _drain(self, key, waiting: list) -> None:
         batch: list = []
         try:

@@ -92,12 +92,6 @@ ADMISSIONS = GroupCommit(lambda _shard: _off_thread(_admissions))
 RESUMES = GroupCommit(lambda _shard: _off_thread(_replays))
 
 
-def _outcome(value):
-    if isinstance(value, BaseException):  # the batch failed: as a lone call would have
-        raise value
-    return value
-
-
 def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
     return _replays(None, [(room_id, user, after)])[0]
 
@@ -177,7 +171,7 @@ class RoomConsumer(ContorlConsumer):
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.replayed: set[int] = set()
         self.live_seqs: set[int] = set()
-        code, self.admitted_seq = _outcome(await ADMISSIONS.submit(user.pk % _SHARDS, (self.room_id, user)))
+        code, self.admitted_seq = await ADMISSIONS.call(user.pk % _SHARDS, (self.room_id, user))
         return code
 
     async def groups_for(self, user):
@@ -196,7 +190,7 @@ class RoomConsumer(ContorlConsumer):
     async def on_resync(self):
         # Only the frame: presence for this socket is already counted. The client resumes
         # from its own last seq; the one here is where the stream stands now.
-        code, last_seq = _outcome(await ADMISSIONS.submit(self.user.pk % _SHARDS, (self.room_id, self.user)))
+        code, last_seq = await ADMISSIONS.call(self.user.pk % _SHARDS, (self.room_id, self.user))
         if code is not None:
             await self.close(code)
             return
@@ -210,11 +204,11 @@ class RoomConsumer(ContorlConsumer):
         await self._presence(-1)
 
     async def _presence(self, delta: int) -> None:
-        _outcome(await PRESENCE_OUTBOX.submit(None, (self.room_id, self.user, delta)))
+        await PRESENCE_OUTBOX.call(None, (self.room_id, self.user, delta))
 
     async def on_message(self, frame):
         # services.message_send_batch re-checks membership and room status on every frame.
-        message, _created = _outcome(await ROOM_OUTBOX.submit(self.room_id, (self.user, self.token_issued_at, frame)))
+        message, _created = await ROOM_OUTBOX.call(self.room_id, (self.user, self.token_issued_at, frame))
         await self.send_frame(
             {"type": "ack", "client_id": frame.get("client_id"), "data": {"id": message.pk, "seq": message.seq}}
         )
@@ -229,7 +223,7 @@ class RoomConsumer(ContorlConsumer):
         after = last_seq
         while True:
             resume = (self.room_id, self.user, after)
-            batch, latest = _outcome(await RESUMES.submit(self.user.pk % _SHARDS, resume))
+            batch, latest = await RESUMES.call(self.user.pk % _SHARDS, resume)
             if latest < 0:
                 await self.close(CLOSE_FORBIDDEN)
                 return
