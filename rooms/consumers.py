@@ -1,9 +1,9 @@
 """/ws/rooms/{id}/: chat frames in, room events out. Business rules live in services."""
 
 import asyncio
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from contorl.consumers import (
@@ -75,15 +75,32 @@ def _send_batch(room_id: int, sends: list[tuple]) -> list:
     return [next(stored) if ok else SignedOut() for ok in still_in]
 
 
-def _presence_batch(_key, changes: list[tuple[int, object, int]]) -> list[int]:
-    return presence.apply_changes(changes)
+def _presence_batch(_key, items: list) -> list:
+    """Joins and leaves, (room id, user, delta), and keep-alive snapshots, {(room id, user id):
+    local count}, stored in arrival order: a snapshot taken before a leave is written before
+    it, so it cannot bring the user back once the leave has removed the key. A failure fails
+    only its own run of items."""
+    outcomes: list = []
+    for is_snapshot, run in itertools.groupby(items, key=lambda item: isinstance(item, dict)):
+        run = list(run)
+        try:
+            if is_snapshot:
+                for snapshot in run:
+                    presence.refresh_many(snapshot)
+                outcomes.extend([None] * len(run))
+            else:
+                outcomes.extend(presence.apply_changes(run))
+        except Exception as exc:  # Redis down: those sockets hear it, the rest go ahead
+            outcomes.extend([exc] * len(run))
+    return outcomes
 
 
 # Chat sends, by room: one transaction, one seq statement and one publish hand-off per batch.
 # One batch per room at a time keeps a room's frames leaving this process in seq order.
 ROOM_OUTBOX = GroupCommit(lambda room_id: _room_sender(room_id, _send_batch))
-# Presence joins and leaves of the whole process: one Redis round trip and one hand-off per
-# batch (thousands of sockets connect or drop at once after a network blip).
+# Presence joins, leaves and keep-alives of the whole process, in one line: one Redis round
+# trip and one hand-off per batch (thousands of sockets connect or drop at once after a
+# network blip).
 PRESENCE_OUTBOX = GroupCommit(lambda _key: _off_thread(_presence_batch))
 # Admissions and resumes of sockets connecting together (a reconnect storm): one thread hop
 # and one read per batch, in a few shards so batches overlap their round trips.
@@ -151,10 +168,15 @@ class _LocalPresence:
         # live ones are refreshed well inside the TTL.
         while self.counts:
             await asyncio.sleep(presence.PRESENCE_TTL / 3)
-            try:
-                await sync_to_async(presence.refresh_many, thread_sensitive=False)(dict(self.counts))
-            except Exception:  # Redis down: the keys come back with the next batch
-                presence.log.warning("presence refresh failed", exc_info=True)
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        # In line with this process's joins and leaves (a leave discards its pair here before it
+        # is sent), so the snapshot is never older than the changes stored before it.
+        try:
+            await PRESENCE_OUTBOX.call(None, dict(self.counts))
+        except Exception:  # Redis down: the keys come back with the next batch
+            presence.log.warning("presence refresh failed", exc_info=True)
 
 
 LOCAL_PRESENCE = _LocalPresence()

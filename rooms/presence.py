@@ -138,10 +138,22 @@ def presence_refresh(*, room_id: int, user) -> None:
     refresh_many({(room_id, user.pk): 1})
 
 
+# Keep one (room, user) key alive: extend its expiry or, when it expired meanwhile (Redis
+# restarted, a long pause), write this process's socket count back. One script, so no other
+# process's join can land between finding the key gone and writing it (and be written over).
+_KEEP_COUNT = """
+if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"""
+
+
 def refresh_many(present: dict[tuple[int, int], int]) -> None:
     """Extend the presence keys of every (room, user) -> local socket count in one batch: a
-    single pipelined round trip on Redis. A key that expired meanwhile (Redis restarted, a
-    long pause) is written again with the local count."""
+    single pipelined round trip on Redis. Callers pass the counts as they stand in the
+    sequence of joins and leaves (rooms.consumers sends it through the presence outbox): a
+    count read before a leave and written after it would bring the user back online."""
     if not present:
         return
     keys = {_presence_key(room, user): count for (room, user), count in present.items()}
@@ -151,17 +163,11 @@ def refresh_many(present: dict[tuple[int, int], int]) -> None:
             if not cache.touch(key, PRESENCE_TTL):
                 cache.set(key, count, PRESENCE_TTL)
         return
-    raw = {cache.make_and_validate_key(key): count for key, count in keys.items()}
+    script = client.register_script(_KEEP_COUNT)
     pipe = client.pipeline(transaction=False)
-    for key in raw:
-        pipe.expire(key, PRESENCE_TTL)
-    missing = [key for key, ok in zip(raw, pipe.execute(), strict=True) if not ok]
-    if missing:
-        pipe = client.pipeline(transaction=False)
-        for key in missing:
-            # Django's Redis cache stores small ints as plain integers, so incr/decr still work.
-            pipe.set(key, raw[key], ex=PRESENCE_TTL)
-        pipe.execute()
+    for key, count in keys.items():
+        script(keys=[cache.make_and_validate_key(key)], args=[count, PRESENCE_TTL], client=pipe)
+    pipe.execute()
 
 
 def _redis_client():

@@ -37,6 +37,14 @@ async def make_project(stack, owner: str, members: dict[str, str]) -> int:
     return project_id
 
 
+def presence_of(username: str, *, online: bool):
+    def predicate(frame: dict) -> bool:
+        data = frame["data"]
+        return frame["type"] == "presence" and data["user"]["username"] == username and data["online"] is online
+
+    return predicate
+
+
 async def test_room_messages_presence_and_resume_cross_process(healthy_stack):
     stack = healthy_stack
     room_id = await make_room(stack, "alice", {"bob": "editor"})
@@ -87,21 +95,26 @@ async def test_room_messages_presence_and_resume_cross_process(healthy_stack):
         assert [f["seq"] for f in replay] == list(range(last_seq + 1, last_seq + 6))
         assert [f["data"]["content"] for f in replay] == [f"update {i}" for i in range(5)]
         assert resumed["seq"] == last_seq + 5
+        # A second socket of alice's, on B, in the room before anyone leaves: it sees every
+        # presence change from here on.
+        watcher = await Socket(stack.daphne_url(1), path, stack.users["alice"]["token"]).connect()
+        await watcher.wait_for(of_type("ready"))
     finally:
         await alice.close()
         await bob.close()
 
-    # Leaving on one process is seen on the other.
-    watcher = await Socket(stack.daphne_url(1), path, stack.users["alice"]["token"]).connect()
     try:
+        # Leaving on one process is seen on the other: bob's last socket is gone...
+        await watcher.wait_for(presence_of("bob", online=False))
+        # ...and a new one on A comes and goes, seen on B.
+        mark = len(watcher.frames)
         bob2 = await Socket(stack.daphne_url(0), path, stack.users["bob"]["token"]).connect()
-        await watcher.wait_for(
-            lambda f: f["type"] == "presence" and f["data"]["user"]["username"] == "bob" and f["data"]["online"]
-        )
+        await watcher.wait_for(presence_of("bob", online=True), start=mark)
         await bob2.close()
-        await watcher.wait_for(
-            lambda f: f["type"] == "presence" and f["data"]["user"]["username"] == "bob" and not f["data"]["online"]
-        )
+        await watcher.wait_for(presence_of("bob", online=False), start=mark)
+        async with api(stack.daphne_url(0), stack.users["alice"]["token"]) as client:
+            online = (await client.get(f"/api/rooms/{room_id}/online/")).json()["users"]
+        assert [u["username"] for u in online] == ["alice"]
     finally:
         await watcher.close()
 

@@ -66,10 +66,11 @@ class Socket:
     def closed(self) -> bool:
         return self._reader is not None and self._reader.done()
 
-    async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
-        """The first collected frame matching `predicate` (already received or arriving)."""
+    async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10.0, *, start: int = 0) -> dict:
+        """The first collected frame from index `start` on matching `predicate` (already
+        received or arriving)."""
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = start
         while True:
             for frame in self.frames[seen:]:
                 if predicate(frame):
