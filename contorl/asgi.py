@@ -1,9 +1,10 @@
 """One ASGI application for HTTP and WebSocket, served by daphne."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import django
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contorl.settings")
@@ -22,6 +23,33 @@ class OneHopASGIHandler(ASGIHandler):
     whole in the request's thread, as under WSGI; an async view would still run (Django wraps
     it in async_to_sync). Reading the body, the signals and sending the response stay async.
     """
+
+    # Request threads kept for the next request once this many are idle (a burst past it gets
+    # threads of its own, let go after their request).
+    IDLE_THREADS = 32
+
+    def __init__(self):
+        super().__init__()
+        self.idle_threads: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope, receive, send):
+        # Django gives each request a thread of its own (a ThreadSensitiveContext): asgiref
+        # started a thread for it, built Django's per-thread database wrapper in it, and
+        # started a second thread to join the first at the end. Here the request's thread is
+        # an idle one from an earlier request: still one request per thread at a time, as
+        # under a threaded WSGI server.
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        thread = self.idle_threads.pop() if self.idle_threads else None
+        thread = thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            if len(self.idle_threads) < self.IDLE_THREADS:
+                self.idle_threads.append(thread)
+            else:
+                thread.shutdown(wait=False)
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
@@ -62,6 +90,28 @@ def _daphne_leaves_bodies_to_django() -> None:
 
 
 _daphne_leaves_bodies_to_django()
+
+
+def _autobahn_formats_log_values_lazily() -> None:
+    """autobahn (daphne's WebSocket protocol) passes every frame sent and every read to a
+    debug log call whose arguments are built first, log level or not: hltype() inspects a
+    method and styles its name in colour through click, hlval() styles the byte count. That was
+    about 3% of daphne's busy time delivering chat frames (bench/PROFILE.md, seventh session).
+    The values now go to the log as they are; a debug log shows them without colour."""
+    try:
+        from autobahn.twisted import websocket as twisted_websocket
+        from autobahn.websocket import protocol
+    except ImportError:  # served by something else
+        return
+
+    def as_is(value, *args, **kwargs):
+        return value
+
+    for module in (protocol, twisted_websocket):
+        module.hltype = module.hlval = as_is
+
+
+_autobahn_formats_log_values_lazily()
 
 # Each app's routing.websocket_urlpatterns (their paths do not overlap, so order is moot).
 websocket_urlpatterns = discovery.websocket_urlpatterns()

@@ -133,7 +133,12 @@ def ws_closed(endpoint: str) -> None:
 
 
 def frame(endpoint: str, direction: str) -> None:
-    WS_FRAMES.labels(endpoint, direction).inc()
+    _frame_counter(endpoint, direction).inc()
+
+
+@functools.cache  # labels() takes a lock and validates the values: once per endpoint, not per frame
+def _frame_counter(endpoint: str, direction: str):
+    return WS_FRAMES.labels(endpoint, direction)
 
 
 def broadcast_sent(published_at: float) -> None:

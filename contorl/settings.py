@@ -107,8 +107,9 @@ if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     if _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
         _db["ENGINE"] = "django.db.backends.postgresql"
-        # ASGI serves each request on a fresh thread, so persistent per-thread connections
-        # would leak; psycopg's pool keeps warm connections instead (CONN_MAX_AGE must be 0).
+        # Requests and WebSocket database calls run on many threads (contorl/asgi.py keeps
+        # request threads between requests; executors come and go), so warm connections live
+        # in psycopg's pool, not per thread (with a pool Django requires CONN_MAX_AGE = 0).
         _db["CONN_MAX_AGE"] = 0
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=10),
