@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
 from . import metrics
+from .accounts.tokens import SignedOut, signed_in_many
 from .errors import DomainError, RateLimited, ValidationFailed
 from .groupcommit import GroupCommit
 from .parsers import contains_nul, depth_exceeds, max_depth
@@ -108,25 +109,6 @@ def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
     return outcomes
 
 
-def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
-    """Is each user still active (and, for a token socket, the token not signed out)? One query
-    for all the (user id, token iat) pairs: deactivation and sign-out close sockets through the
-    channel layer, this catches whatever that missed (a bulk UPDATE sends no signal)."""
-    from django.contrib.auth import get_user_model
-
-    cutoffs = dict(
-        get_user_model()
-        .objects.filter(pk__in={user_id for user_id, _iat in sockets}, is_active=True)
-        .values_list("pk", "tokens_valid_after")
-    )
-    # As accounts/tokens.revoked: a token from the same second as the sign-out counts as before it.
-    return [
-        user_id in cutoffs
-        and (issued_at is None or cutoffs[user_id] is None or issued_at > cutoffs[user_id].timestamp())
-        for user_id, issued_at in sockets
-    ]
-
-
 def off_shared_thread(func, *, executor=None):
     """database_sync_to_async that runs `func` in a worker thread instead of the one shared
     sync thread, so the database trips of many sockets overlap (bounded by the executor and
@@ -165,10 +147,6 @@ def _signed_in_batch(_shard, sockets: list[tuple[int, float | None]]) -> list[bo
 # Read-only checks: off the shared sync thread, so the checks of many sockets overlap.
 TOKEN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_users_from_tokens))
 SIGN_IN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_signed_in_batch))
-
-
-class SignedOut(Exception):
-    """Raised by a handler that ran the sign-in check (signed_in_many) in its own database trip."""
 
 
 def frame_too_big(text: str) -> bool:

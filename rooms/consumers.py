@@ -10,9 +10,7 @@ from contorl.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     ContorlConsumer,
-    SignedOut,
     off_shared_thread,
-    signed_in_many,
 )
 from contorl.errors import ValidationFailed
 from contorl.events import make_frame, room_group
@@ -58,21 +56,22 @@ def _admissions(_shard, pairs: list[tuple[int, object]]) -> list[tuple[int | Non
 
 def _send_batch(room_id: int, sends: list[tuple]) -> list:
     """The outcome of each (user, token iat, frame) waiting for the room: (message, created),
-    or the exception the socket answers with. Signed-out senders are weeded out in one read."""
-    still_in = signed_in_many([(user.pk, issued_at) for user, issued_at, _frame in sends])
-    chat_sends = [
-        services.ChatSend(
-            by=user,
-            content=frame.get("content", ""),
-            message_type=frame.get("message_type", "text"),
-            metadata=frame.get("metadata"),
-            client_id=frame.get("client_id"),
-        )
-        for (user, _iat, frame), ok in zip(sends, still_in, strict=True)
-        if ok
-    ]
-    stored = iter(services.message_send_batch(room_id, chat_sends) if chat_sends else ())
-    return [next(stored) if ok else SignedOut() for ok in still_in]
+    or the exception the socket answers with (SignedOut for a sender no longer signed in)."""
+    return services.message_send_batch(
+        room_id,
+        [
+            services.ChatSend(
+                by=user,
+                content=frame.get("content", ""),
+                message_type=frame.get("message_type", "text"),
+                metadata=frame.get("metadata"),
+                client_id=frame.get("client_id"),
+                from_socket=True,
+                issued_at=issued_at,
+            )
+            for user, issued_at, frame in sends
+        ],
+    )
 
 
 def _presence_batch(_key, items: list) -> list:

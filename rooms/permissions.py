@@ -28,11 +28,23 @@ def role_of(room_id: int, user) -> str | None:
     return Role.OWNER if is_admin(user) else None
 
 
-def roles_of(room_id: int, users) -> dict[int, str | None]:
-    """role_of for several users in one query: {user id: role or None}."""
+def room_and_members(room_id: int, users) -> tuple[Room | None, dict[int, RoomMember]]:
+    """The room and the memberships of `users` in it, {user id: membership with its user read
+    afresh}, in one query when any of them is a member (a chat batch's senders usually all
+    are); the room alone otherwise. (None, {}) when there is no such room."""
     ids = {u.pk for u in users if getattr(u, "is_authenticated", False)}
-    members = dict(RoomMember.objects.filter(room_id=room_id, user_id__in=ids).values_list("user_id", "role"))
-    return {u.pk: members.get(u.pk) or (Role.OWNER if is_admin(u) else None) for u in users}
+    found = list(RoomMember.objects.filter(room_id=room_id, user_id__in=ids).select_related("room", "user"))
+    if not found:
+        return Room.objects.filter(pk=room_id).first(), {}
+    return found[0].room, {member.user_id: member for member in found}
+
+
+def role_from(members: dict[int, RoomMember], user) -> str | None:
+    """role_of(), from what room_and_members() read."""
+    member = members.get(user.pk)
+    if member is not None:
+        return member.role
+    return Role.OWNER if is_admin(user) else None
 
 
 def last_seq_and_role(room_id: int, user) -> tuple[int | None, str | None]:
@@ -85,7 +97,7 @@ def require_write(room: Room, user) -> str:
 
 
 def check_write(room: Room, role: str | None) -> str:
-    """require_write for a role already read (roles_of)."""
+    """require_write for a role already read (role_from)."""
     if role is None:
         raise NotFound()
     if role not in WRITE_ROLES:

@@ -21,6 +21,28 @@ def revoked(user, token) -> bool:
     return issued_at is None or issued_at <= cutoff.timestamp()
 
 
+def signed_in(is_active: bool, tokens_valid_after, issued_at: float | None) -> bool:
+    """Is an account still signed in: active and, for a token (its `iat`), not signed out
+    everywhere since? As revoked(): a token from the same second as the sign-out counts as before it."""
+    return is_active and (issued_at is None or tokens_valid_after is None or issued_at > tokens_valid_after.timestamp())
+
+
+def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
+    """signed_in() for each (user id, token iat) pair, in one query: deactivation and sign-out
+    close sockets through the channel layer, this catches whatever that missed (a bulk UPDATE
+    sends no signal)."""
+    cutoffs = dict(
+        get_user_model()
+        .objects.filter(pk__in={user_id for user_id, _iat in sockets}, is_active=True)
+        .values_list("pk", "tokens_valid_after")
+    )
+    return [user_id in cutoffs and signed_in(True, cutoffs[user_id], issued_at) for user_id, issued_at in sockets]
+
+
+class SignedOut(Exception):
+    """A socket's user is no longer signed in (signed_in_many): the socket closes 4401."""
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
     def get_user(self, validated_token):
         user = super().get_user(validated_token)

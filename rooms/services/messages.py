@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit.services import Sensitivity
 from audit.services import record as audit_record
 from contorl import events, ratelimits
+from contorl.accounts.tokens import SignedOut, signed_in, signed_in_many
 from contorl.errors import (
     DomainError,
     EditWindowClosed,
@@ -29,7 +30,7 @@ from notifications.services import notify
 
 from .. import payloads, presence
 from ..models import Message, MessageEditHistory, MessageType, Role, Room, RoomFile, RoomMember
-from ..permissions import check_write, require_view, require_write, roles_of
+from ..permissions import check_write, require_view, require_write, role_from, room_and_members
 
 TEXT_MAX_BYTES = 10 * 1024
 STRUCTURED_MAX_BYTES = 100 * 1024
@@ -129,6 +130,11 @@ class ChatSend:
     message_type: object = MessageType.TEXT
     metadata: object = None
     client_id: object = None
+    # A socket's send re-checks that its sender is still signed in (contorl/consumers.py,
+    # checks_sign_in), against its token's `iat` when it has one; a REST send was just
+    # authenticated by its request.
+    from_socket: bool = False
+    issued_at: float | None = None
 
 
 @dataclass
@@ -160,14 +166,19 @@ def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Messag
     raised alone: one bad send never fails the others.
     """
     outcomes: list = [None] * len(sends)
-    room = Room.objects.filter(pk=room_id).first()  # fresh status; membership is checked on every send
+    # Fresh room status, memberships and accounts in one read: membership is checked on every send.
+    room, members = room_and_members(room_id, [send.by for send in sends])
     if room is None:
         return [NotFound() for _send in sends]
-    roles = roles_of(room_id, [send.by for send in sends])
+    for index, still_in in enumerate(_still_signed_in(sends, members)):
+        if not still_in:
+            outcomes[index] = SignedOut()
     for index, send in enumerate(sends):
+        if outcomes[index] is not None:
+            continue
         try:
             _check_client_id(send.client_id)
-            check_write(room, roles[send.by.pk])
+            check_write(room, role_from(members, send.by))
         except DomainError as exc:
             outcomes[index] = exc
     allowed = [index for index, outcome in enumerate(outcomes) if outcome is None]
@@ -209,6 +220,23 @@ def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Messag
         if item.mentioned:
             _notify_mentions(room, outcomes[item.index][0], item.mentioned)
     return outcomes
+
+
+def _still_signed_in(sends: list[ChatSend], members: dict) -> list[bool]:
+    """For each send, is its sender still signed in (a REST send always is)? Members' accounts
+    came with their memberships; anyone else (an admin acting as owner) costs one more read."""
+    others = [(s.by.pk, s.issued_at) for s in sends if s.from_socket and s.by.pk not in members]
+    elsewhere = dict(zip(others, signed_in_many(others), strict=True)) if others else {}
+    answers = []
+    for send in sends:
+        member = members.get(send.by.pk)
+        if not send.from_socket:
+            answers.append(True)
+        elif member is None:
+            answers.append(elsewhere[(send.by.pk, send.issued_at)])
+        else:
+            answers.append(signed_in(member.user.is_active, member.user.tokens_valid_after, send.issued_at))
+    return answers
 
 
 def _check_client_id(client_id) -> None:

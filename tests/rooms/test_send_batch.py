@@ -123,6 +123,35 @@ def test_a_signed_out_sender_is_weeded_out_and_the_others_stored(user, carol):
     assert not Message.objects.filter(content="gone").exists()
 
 
+def test_the_sign_in_recheck_reads_each_senders_account_afresh(user, carol, make_user):
+    """A socket's token signed out everywhere after it was issued, and a deactivated admin
+    writing without a membership, are refused like a deactivated member; a REST send (just
+    authenticated by its request) is not re-checked."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    admin = make_user("boss", is_system_admin=True)
+    gone_admin = make_user("gone_boss", is_system_admin=True)
+    room = make_room(user, members=[(carol, "editor")])
+    issued = timezone.now() - timedelta(minutes=5)
+    type(carol).objects.filter(pk=carol.pk).update(tokens_valid_after=timezone.now())  # signed out everywhere
+    type(gone_admin).objects.filter(pk=gone_admin.pk).update(is_active=False)
+    outcomes = consumers._send_batch(
+        room.pk,
+        [
+            (carol, issued.timestamp(), {"content": "old token"}),
+            (carol, None, {"content": "session socket"}),
+            (admin, None, {"content": "admin, no membership"}),
+            (gone_admin, None, {"content": "deactivated admin"}),
+        ],
+    )
+    assert isinstance(outcomes[0], SignedOut) and isinstance(outcomes[3], SignedOut)
+    assert [outcomes[i][0].content for i in (1, 2)] == ["session socket", "admin, no membership"]
+    sent, created = services.message_send(room=room, by=gone_admin, content="over REST")
+    assert created and sent.content == "over REST"  # REST's own authentication already ran
+
+
 def test_sends_that_arrive_while_a_batch_is_stored_go_together_as_the_next():
     """The outbox itself, with the store replaced: a lone send goes at once, the ones that
     wait behind it leave as one batch in arrival order, and a failed batch reaches each sender."""
