@@ -3,8 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from contorl.history import HistoricalRecords
 from contorl.versioning import Versioned
 
 TITLE_MAX = 200

@@ -13,8 +13,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from contorl.history import HistoricalRecords
 from contorl.versioning import Versioned
 
 MAX_POSITION = 1_000_000_000
