@@ -194,6 +194,27 @@ class TokenBucket:
         return True
 
 
+async def _carry_on(coroutine, waiting_on) -> None:
+    """Run the rest of a coroutine that was started by hand and stopped at an await, yielding
+    `waiting_on` (a future, or None for a bare yield) as it would to its own task."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([waiting_on])  # until it is done; the coroutine reads its result
+        except asyncio.CancelledError as exc:
+            try:
+                waiting_on = coroutine.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration:
+            return
+
+
 class ContorlConsumer(AsyncWebsocketConsumer):
     client_frames: tuple[str, ...] = ()  # frame types this endpoint accepts besides auth/pong
     # Frame types whose handler runs the sign-in check inside its own database trip (and raises
@@ -242,27 +263,81 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
         sources = [receive]
+        self._handling = self._layer_pending = False
+        self._finishing: asyncio.Task | None = None
+        set_sink = None
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = self._receive_from_layer
             sources.append(self.channel_receive)
+            set_sink = getattr(self.channel_layer, "set_sink", None)  # contorl.layers.PubSubLayer
+        if set_sink is not None:
+            set_sink(self.channel_name, self._deliver_now)
         try:
             await await_many_dispatch(sources, self.dispatch)
         except StopConsumer:
             pass
+        finally:
+            if set_sink is not None:
+                set_sink(self.channel_name, None)
 
     async def _receive_from_layer(self) -> dict:
         first = await self.channel_layer.receive(self.channel_name)
+        # Taken off the queue but not yet handled: a frame arriving now must queue behind it.
+        self._layer_pending = True
         ready = getattr(self.channel_layer, "receive_ready", None)  # contorl.layers.PubSubLayer
         more = ready(self.channel_name, self.LAYER_BATCH - 1) if ready is not None else []
         return {"type": "layer.batch", "messages": [first, *more]} if more else first
 
     async def dispatch(self, message):
-        if message["type"] == "layer.batch":
-            for one in message["messages"]:
-                await self._dispatch_one(one)
-        else:
-            await self._dispatch_one(message)
+        if self._finishing is not None:  # a frame handed over directly is still being sent
+            await asyncio.wait([self._finishing])
+        self._handling = True
+        try:
+            if message["type"] == "layer.batch":
+                for one in message["messages"]:
+                    await self._dispatch_one(one)
+            else:
+                await self._dispatch_one(message)
+        finally:
+            self._handling = False
+            if not message["type"].startswith("websocket."):
+                self._layer_pending = False
+
+    def _deliver_now(self, message: dict) -> bool:
+        """The channel layer's sink (PubSubLayer.set_sink): a group frame for this socket while
+        it is idle (nothing queued, taken or being handled) is sent at once, in the layer's
+        delivery; anything else, or a socket that is busy, gets it through the queue, in order.
+        Under daphne sending never waits, so the frame is out when this returns; a send that
+        does wait is carried on by a task that the next dispatch waits for."""
+        if (
+            self._handling
+            or self._layer_pending
+            or self._finishing is not None
+            or self.user is None
+            or message.get("type") != "event.message"
+        ):
+            return False
+        sending = self.event_message(message)
+        try:
+            waiting_on = sending.send(None)
+        except StopIteration:
+            return True
+        except Exception as exc:  # as a handler's crash in dispatch: logged, the socket closed (1011)
+            self._crashed(exc)
+            return True
+        self._finishing = asyncio.ensure_future(_carry_on(sending, waiting_on))
+        self._finishing.add_done_callback(self._finished)
+        return True
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._finishing = None
+        if not task.cancelled() and task.exception() is not None:
+            self._crashed(task.exception())
+
+    def _crashed(self, exc: BaseException) -> None:
+        log.error("frame handler failed", exc_info=exc)
+        self._tasks.append(asyncio.ensure_future(self.close(code=1011)))
 
     async def _dispatch_one(self, message):
         # channels' AsyncConsumer.dispatch awaits close_old_connections() in the one shared
@@ -387,9 +462,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         self._detached.discard(task)
         self._detached_slots.release()
         if not task.cancelled() and task.exception() is not None:
-            # As an awaited handler's crash would: logged, and the socket closed (1011).
-            log.error("frame handler failed", exc_info=task.exception())
-            self._tasks.append(asyncio.ensure_future(self.close(code=1011)))
+            self._crashed(task.exception())  # as an awaited handler's crash would
 
     async def _handle(self, kind: str, frame: dict, text_data: str) -> None:
         """Run the frame's handler; a refusal becomes an error frame or a close."""

@@ -21,6 +21,7 @@ What the core layer gave that plain pub/sub does not, and this class restores:
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
@@ -129,8 +130,7 @@ class _Shard(RedisSingleShardConnection):
         if name in layer.channels:
             layer.deliver(name, data)
         elif name in layer.groups:
-            for channel in list(layer.groups[name]):
-                layer.deliver(channel, data)
+            layer.deliver_to_group(list(layer.groups[name]), data)
 
 
 def _runs(batch: list[tuple[bool, str, asyncio.Future]]) -> list[tuple[bool, list[str]]]:
@@ -151,6 +151,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
         hosts = args[0] if args else kwargs.get("hosts")
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
         self.resyncs = 0  # sockets told to resync, since start (read by tests)
+        self.sinks: dict[str, Callable[[dict], bool]] = {}  # PubSubLayer.set_sink
 
     def deliver(self, channel: str, data: bytes) -> None:
         queue = self.channels.get(channel)
@@ -159,6 +160,20 @@ class _LoopLayer(RedisPubSubLoopLayer):
         if queue.qsize() >= self.capacity:
             self._overflow(channel, queue)
         queue.put_nowait(data)
+
+    def deliver_to_group(self, channels: list[str], data: bytes) -> None:
+        """One group message to the group's local sockets: decoded once, handed straight to
+        each socket whose sink takes it, queued for the others."""
+        message = None
+        for channel in channels:
+            sink = self.sinks.get(channel)
+            queue = self.channels.get(channel)
+            if sink is not None and queue is not None and queue.empty():
+                if message is None:
+                    message = self.channel_layer.deserialize(data)
+                if sink(message):
+                    continue
+            self.deliver(channel, data)
 
     def _overflow(self, channel: str, queue: asyncio.Queue) -> None:
         kept = []
@@ -219,6 +234,18 @@ class PubSubLayer(RedisPubSubChannelLayer):
                 host.setdefault("socket_timeout", 5)  # an outage fails the publish (events buffers it), never hangs
                 client = self._thread_clients[index] = redis.Redis.from_url(address, **host)
             return client
+
+    def set_sink(self, channel: str, sink: Callable[[dict], bool] | None) -> None:
+        """Let group messages for `channel` skip its queue: `sink(message)` is called with the
+        decoded message (shared by the group's sockets: read it, never change it) whenever the
+        queue is empty, and returns False to have it queued after all. A 50-member room's chat
+        frame thus reaches an idle socket without a queue, a task and a wait per member (what
+        the reference server does; bench/PROFILE.md, seventh session). None removes it."""
+        sinks = self._get_layer().sinks
+        if sink is None:
+            sinks.pop(channel, None)
+        else:
+            sinks[channel] = sink
 
     def receive_ready(self, channel: str, limit: int) -> list[dict]:
         """Up to `limit` messages already queued for `channel`, without waiting (a consumer

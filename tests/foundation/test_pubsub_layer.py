@@ -172,6 +172,8 @@ async def test_a_room_socket_delivers_a_burst_taken_in_batches_in_seq_order(
     taken = []
     real = PubSubLayer.receive_ready
     monkeypatch.setattr(PubSubLayer, "receive_ready", lambda *a: taken.append(len(out := real(*a))) or out)
+    # The queued path: with its sink, an idle socket would take each frame as it comes.
+    monkeypatch.setattr(PubSubLayer, "set_sink", lambda self, channel, sink: None)
     room = await database_sync_to_async(make_room)(user, members=[(other_user, "editor")])
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/rooms/{room.pk}/")
     comm.scope["user"] = user
@@ -187,6 +189,108 @@ async def test_a_room_socket_delivers_a_burst_taken_in_batches_in_seq_order(
             seen.append(frame["seq"])
     assert seen == stored
     assert max(taken) > 0, "some frames were taken together"
+    await comm.disconnect()
+
+
+async def _room_socket(settings, user, other_user):
+    settings.RATELIMIT_CHAT = "100000/s"  # many sends in a row are the point here
+    room = await database_sync_to_async(make_room)(user, members=[(other_user, "editor")])
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/rooms/{room.pk}/")
+    comm.scope["user"] = user
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=5))["type"] == "ready"
+    return room, comm
+
+
+async def _messages(comm, count: int) -> list[dict]:
+    seen = []
+    while len(seen) < count:
+        frame = await comm.receive_json_from(timeout=5)
+        if frame["type"] in ("message", "resumed"):
+            seen.append(frame)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_idle_socket_gets_group_frames_without_its_queue(
+    pubsub_layer, settings, user, other_user, monkeypatch
+):
+    """The layer hands a chat frame straight to an idle socket (set_sink): none goes through
+    the socket's queue, and they arrive once each, in seq order."""
+    from contorl.layers import _LoopLayer
+    from rooms import services
+
+    room, comm = await _room_socket(settings, user, other_user)
+    queued = []
+    real = _LoopLayer.receive
+    monkeypatch.setattr(_LoopLayer, "receive", lambda *a: queued.append(a[1]) or real(*a))
+    stored = []
+    for n in range(20):
+        sent, _ = await database_sync_to_async(services.message_send)(room=room, by=other_user, content=f"line {n}")
+        stored.append(sent.seq)
+    assert [f["seq"] for f in await _messages(comm, 20)] == stored
+    assert queued == [], "an idle socket's frames skip its queue"
+    await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_frames_for_a_socket_busy_resuming_queue_behind_the_replay(
+    pubsub_layer, settings, user, other_user, monkeypatch
+):
+    """While a resume is being handled, frames published meanwhile wait in the queue and
+    follow its `resumed`, each once (handed over directly, they would overtake it)."""
+    from rooms import consumers, services
+
+    room, comm = await _room_socket(settings, user, other_user)
+    before = [
+        (await database_sync_to_async(services.message_send)(room=room, by=other_user, content=f"before {n}"))[0].seq
+        for n in range(3)
+    ]
+    await _messages(comm, 3)  # delivered live
+    replayed = asyncio.Event()
+    release = asyncio.Event()
+    real_call = consumers.RESUMES.call
+
+    async def held_resume(key, item):
+        answer = await real_call(key, item)  # what to replay is read: the frames below come after it
+        replayed.set()
+        await release.wait()
+        return answer
+
+    monkeypatch.setattr(consumers.RESUMES, "call", held_resume)
+    await comm.send_json_to({"type": "resume", "last_seq": before[0] - 1})
+    await replayed.wait()
+    during = [
+        (await database_sync_to_async(services.message_send)(room=room, by=other_user, content=f"during {n}"))[0].seq
+        for n in range(3)
+    ]
+    release.set()
+    frames = [(f["type"], f["seq"]) for f in await _messages(comm, 4)]
+    assert frames == [("resumed", before[-1])] + [("message", seq) for seq in during]
+    await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_direct_send_that_waits_is_carried_on_in_order(pubsub_layer, settings, user, other_user, monkeypatch):
+    """Under daphne a send never waits; where it does, the frame handed over directly is
+    finished by a task, and the frames after it still leave in order."""
+    from contorl.consumers import ContorlConsumer
+    from rooms import services
+
+    real_send = ContorlConsumer.send
+
+    async def send_after_a_pause(self, *args, **kwargs):
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        await real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(ContorlConsumer, "send", send_after_a_pause)
+    room, comm = await _room_socket(settings, user, other_user)
+    stored = []
+    for n in range(15):
+        sent, _ = await database_sync_to_async(services.message_send)(room=room, by=other_user, content=f"line {n}")
+        stored.append(sent.seq)
+    assert [f["seq"] for f in await _messages(comm, 15)] == stored
     await comm.disconnect()
 
 
