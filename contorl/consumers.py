@@ -96,7 +96,8 @@ def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
             return None
 
     ids = [user_id(access) if access is not None else None for access in claims]
-    users = {user.pk: user for user in model.objects.filter(pk__in={i for i in ids if i is not None}, is_active=True)}
+    found = model.objects.filter(pk__in={i for i in ids if i is not None}, is_active=True).order_by()
+    users = {user.pk: user for user in found}
     outcomes, handed_out = [], set()
     for access, uid in zip(claims, ids, strict=True):
         user = users.get(uid)

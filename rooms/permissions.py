@@ -29,11 +29,19 @@ def role_of(room_id: int, user) -> str | None:
 
 
 def room_and_members(room_id: int, users) -> tuple[Room | None, dict[int, RoomMember]]:
-    """The room and the memberships of `users` in it, {user id: membership with its user read
-    afresh}, in one query when any of them is a member (a chat batch's senders usually all
-    are); the room alone otherwise. (None, {}) when there is no such room."""
+    """The room and the memberships of `users` in it, {user id: membership with its user's
+    sign-in state read afresh (is_active, tokens_valid_after)}, in one query when any of them
+    is a member (a chat batch's senders usually all are); the room alone otherwise. (None, {})
+    when there is no such room."""
     ids = {u.pk for u in users if getattr(u, "is_authenticated", False)}
-    found = list(RoomMember.objects.filter(room_id=room_id, user_id__in=ids).select_related("room", "user"))
+    found = list(
+        RoomMember.objects.filter(room_id=room_id, user_id__in=ids)
+        .select_related("room", "user")
+        # Of the accounts, their sign-in state only; unordered, which also spares Django
+        # matching ORDER BY terms against every selected column.
+        .only("role", "room", "user__is_active", "user__tokens_valid_after")
+        .order_by()
+    )
     if not found:
         return Room.objects.filter(pk=room_id).first(), {}
     return found[0].room, {member.user_id: member for member in found}
@@ -61,12 +69,14 @@ def last_seqs_and_roles(pairs: list[tuple[int, object]]) -> list[tuple[int | Non
     users = [user for _room_id, user in pairs if getattr(user, "is_authenticated", False)]
     if not users:
         return [(None, None)] * len(pairs)
-    rows = RoomMember.objects.filter(
-        room_id__in={room_id for room_id, _user in pairs}, user_id__in={user.pk for user in users}
-    ).values_list("room_id", "user_id", "role", "room__last_seq")
+    rows = (
+        RoomMember.objects.filter(room_id__in={room_id for room_id, _user in pairs}, user_id__in={u.pk for u in users})
+        .order_by()  # the default order (by username) joined the users table just to sort
+        .values_list("room_id", "user_id", "role", "room__last_seq")
+    )
     found = {(room_id, user_id): (last_seq, role) for room_id, user_id, role, last_seq in rows}
     missing = {room_id for room_id, user in pairs if is_admin(user) and (room_id, user.pk) not in found}
-    admin_rooms = dict(Room.objects.filter(pk__in=missing).values_list("pk", "last_seq")) if missing else {}
+    admin_rooms = dict(Room.objects.filter(pk__in=missing).order_by().values_list("pk", "last_seq")) if missing else {}
     answers = []
     for room_id, user in pairs:
         if not getattr(user, "is_authenticated", False):

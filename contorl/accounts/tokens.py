@@ -34,6 +34,7 @@ def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
     cutoffs = dict(
         get_user_model()
         .objects.filter(pk__in={user_id for user_id, _iat in sockets}, is_active=True)
+        .order_by()  # lookups, not lists: see rooms.permissions.room_and_members
         .values_list("pk", "tokens_valid_after")
     )
     return [user_id in cutoffs and signed_in(True, cutoffs[user_id], issued_at) for user_id, issued_at in sockets]

@@ -97,3 +97,25 @@ def test_mentions_in_a_batch_read_the_members_once(user, make_user):
         [(w, None, {"content": f"@{user.username} pump {i}", "client_id": f"m{i + 1}"}) for i, w in enumerate(writers)]
     )
     assert one == five == 2  # the writers' roles, then the members named: once for the whole batch
+
+
+def test_the_socket_paths_lookups_sort_nothing(user, carol):
+    """Sends, sign-in re-checks and admissions look rows up by id: a model's default order
+    (members by username, messages by seq) would make Django match ORDER BY terms against
+    every selected column, and joined the users table just to sort memberships."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from contorl.accounts.tokens import signed_in_many
+    from contorl.consumers import _users_from_tokens
+    from rooms.consumers import _admissions, _replays
+
+    room = make_room(user, members=[(carol, "editor")])
+    services.message_send(room=room, by=carol, content="warm-up", client_id="w")
+    with CaptureQueriesContext(connection) as ran:
+        _send_batch(room.pk, [(carol, None, {"content": "belt 2 slipping", "client_id": "c1"})])
+        signed_in_many([(carol.pk, None)])
+        _admissions(None, [(room.pk, carol)])
+        _replays(None, [(room.pk, carol, 10**6)])
+        _users_from_tokens(None, [str(AccessToken.for_user(carol))])
+    sorted_queries = [q["sql"] for q in ran.captured_queries if "ORDER BY" in q["sql"]]
+    assert sorted_queries == []
