@@ -55,17 +55,11 @@ def role_from(members: dict[int, RoomMember], user) -> str | None:
     return Role.OWNER if is_admin(user) else None
 
 
-def last_seq_and_role(room_id: int, user) -> tuple[int | None, str | None]:
-    """(the room's last seq, the user's role): a socket's admission and resume ask both.
-    (None, None) when there is no such room."""
-    return last_seqs_and_roles([(room_id, user)])[0]
-
-
 def last_seqs_and_roles(pairs: list[tuple[int, object]]) -> list[tuple[int | None, str | None]]:
-    """last_seq_and_role() for many (room id, user) pairs, the admissions and resumes of a
-    process's sockets arriving together: one query (memberships with their room's last seq),
-    and a second only for admins without a membership, who act as owners. Someone who is
-    neither gets (None, None) like a missing room, so nothing tells the two apart."""
+    """(the room's last seq, the user's role) for each (room id, user) pair: the admissions and
+    resumes of a process's sockets arriving together. One query (memberships with their room's
+    last seq), and a second only for admins without a membership, who act as owners. Someone
+    who is neither gets (None, None) like a missing room, so nothing tells the two apart."""
     users = [user for _room_id, user in pairs if getattr(user, "is_authenticated", False)]
     if not users:
         return [(None, None)] * len(pairs)

@@ -134,10 +134,6 @@ def _change_locally(room_id: int, user, delta: int) -> int:
     return count
 
 
-def presence_refresh(*, room_id: int, user) -> None:
-    refresh_many({(room_id, user.pk): 1})
-
-
 # Keep one (room, user) key alive: extend its expiry or, when it expired meanwhile (Redis
 # restarted, a long pause), write this process's socket count back. One script, so no other
 # process's join can land between finding the key gone and writing it (and be written over).
