@@ -21,6 +21,7 @@ import os
 import random
 import sys
 import time
+from typing import NamedTuple
 
 from . import wsclient
 
@@ -253,18 +254,41 @@ async def run_writers(cfg: dict, out: str) -> dict:
 
 
 # --- REST -------------------------------------------------------------------------------------------
+class _Reply(NamedTuple):
+    status_code: int
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class _Http:
+    """The few calls the REST scenarios make, on aiohttp. (httpx, which the server side uses
+    for webhooks, cost the load generator about as much CPU per PATCH as daphne spent serving
+    it, on the same two cores: bench/PROFILE.md, eighth session.)"""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def request(self, method: str, path: str, *, json=None) -> _Reply:
+        async with self.session.request(method, path, json=json) as response:
+            return _Reply(response.status, await response.read())
+
+    async def get(self, path: str) -> _Reply:
+        return await self.request("GET", path)
+
+
 async def run_rest(cfg: dict, out: str) -> dict:
-    import httpx
+    import aiohttp
 
     headers = {"Authorization": f"Bearer {cfg['token']}", "X-Forwarded-Proto": "https"}
-    limits = httpx.Limits(
-        max_connections=cfg.get("concurrency", 20), max_keepalive_connections=cfg.get("concurrency", 20)
-    )
-    async with httpx.AsyncClient(
-        base_url=cfg["base"], headers=headers, limits=limits, timeout=30, trust_env=False
-    ) as http:
+    connector = aiohttp.TCPConnector(limit=cfg.get("concurrency", 20))
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(
+        base_url=cfg["base"], headers=headers, connector=connector, timeout=timeout
+    ) as session:
         start_at = await barrier(cfg, out, {})
-        return await REST[cfg["kind"]](http, cfg, start_at)
+        return await REST[cfg["kind"]](_Http(session), cfg, start_at)
 
 
 async def _timed(http, method: str, url: str, **kw) -> tuple[float, object]:
@@ -279,6 +303,7 @@ async def rest_patch(http, cfg: dict, start_at: float) -> dict:
     free = list(versions)
     random.Random(3).shuffle(free)
     times, codes, inflight = [], {}, set()
+    series = []  # (seconds from the start to its answer, ms): the harness shows a backlog by the second
     end_at = start_at + cfg["seconds"]
     interval = 1.0 / cfg["rate"]
 
@@ -291,6 +316,7 @@ async def rest_patch(http, cfg: dict, start_at: float) -> dict:
             if r.status_code == 200:
                 versions[task_id] = r.json()["version"]
                 times.append(elapsed)
+                series.append((round(time.time() - start_at, 2), round(elapsed * 1000)))
             elif r.status_code == 409:
                 versions[task_id] = r.json()["error"]["details"]["current_version"]
         except Exception as exc:  # noqa: BLE001 (counted, reported)
@@ -321,6 +347,7 @@ async def rest_patch(http, cfg: dict, start_at: float) -> dict:
         "sent": n,
         "seconds": cfg["seconds"],
         "versions": versions,
+        "series": series,
     }
 
 

@@ -68,3 +68,13 @@ def test_percentile_nearest_rank():
     assert percentile(values, 99) == 99.0
     assert percentile(values, 100) == 100.0
     assert percentile([], 50) is None
+
+
+def test_patch_windows_count_each_second_and_the_drain_after_the_end():
+    from bench.scenarios.patch import _per_second
+
+    series = [(0.1, 10), (0.5, 30), (0.9, 20), (2.2, 400), (3.7, 900)]  # nothing finished in second 1
+    windows = _per_second(series, seconds=3)
+    assert [w["done"] for w in windows] == [3, 0, 1, 1]  # second 3 is the backlog draining
+    assert windows[0]["p50_ms"] == 20 and windows[0]["p95_ms"] == 30
+    assert windows[1]["p95_ms"] is None and windows[3]["p95_ms"] == 900
