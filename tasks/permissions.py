@@ -78,10 +78,10 @@ def project_role(user, project) -> str | None:
     return _remember(user, project, next(iter(membership.order_by()[:1]), None))
 
 
-def with_member_role(queryset: QuerySet, user, project_field: str = "project") -> QuerySet:
-    """`queryset` with each row's `member_role`: `user`'s membership role in the row's
-    project, read in the same query. remember_member_role() then spares project_role() its own."""
-    membership = ProjectMember.objects.filter(project_id=OuterRef(f"{project_field}_id"), user_id=user.pk)
+def with_member_role(queryset: QuerySet, user_id: int, project_field: str = "project") -> QuerySet:
+    """`queryset` with each row's `member_role`: the membership role of user `user_id` in the
+    row's project, read in the same query. remember_member_role() then spares project_role() its own."""
+    membership = ProjectMember.objects.filter(project_id=OuterRef(f"{project_field}_id"), user_id=user_id)
     return queryset.annotate(member_role=Subquery(membership.values("role")[:1]))
 
 

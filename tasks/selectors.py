@@ -17,6 +17,7 @@ from django.urls import reverse
 from contorl.accounts.models import User
 from contorl.errors import ValidationFailed
 from contorl.payloads import JsonText, TimestampText, json_value, timestamp, user_brief
+from contorl.prepared import PreparedLookup
 
 from .models import (
     Attachment,
@@ -29,7 +30,7 @@ from .models import (
     Task,
     TaskDependency,
 )
-from .permissions import visible_projects, visible_tasks
+from .permissions import visible_projects, visible_tasks, with_member_role
 
 FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -225,6 +226,29 @@ def task_page_lookup() -> QuerySet:
 def task_lookup() -> QuerySet:
     """Every task, deleted ones too, with the project its permission check reads."""
     return Task.all_objects.select_related("project")
+
+
+# One task's live dependencies, as tasks_with_payload_data() prefetches them (in id order).
+_LIVE_DEPENDENCIES_OF = PreparedLookup(lambda task_id: _live_dependencies().filter(task_id=task_id).order_by("id"))
+
+
+def _task_for_request(*, payload_data: bool, dependencies: bool) -> PreparedLookup:
+    def build(pk, user_id):
+        lookup = with_member_role(task_lookup(), user_id)
+        if payload_data:
+            lookup = tasks_with_payload_data(lookup, dependencies=False)
+        return lookup.filter(pk=pk).order_by()[:1]
+
+    attach = {"live_dependencies": _LIVE_DEPENDENCIES_OF} if payload_data and dependencies else None
+    return PreparedLookup(build, attach=attach)
+
+
+# The task an API request names (pk=, user_id=), with the caller's project role: every task
+# request reads it, and a PATCH with what its answer needs (compiled once: contorl.prepared).
+TASK_FOR_REQUEST = {
+    (payload_data, dependencies): _task_for_request(payload_data=payload_data, dependencies=dependencies)
+    for payload_data, dependencies in ((False, False), (True, True), (True, False))
+}
 
 
 def status_lookup() -> QuerySet:

@@ -39,10 +39,8 @@ class TaskViewSet(TaskDiscussionActions, Base):
                 return False
             return not task.is_deleted or deleted_ok or permissions.can_see_deleted(user)
 
-        lookup = permissions.with_member_role(selectors.task_lookup(), user)
-        if payload_data:
-            lookup = selectors.tasks_with_payload_data(lookup, dependencies=dependencies)
-        return visible_or_404(lookup, self.kwargs["pk"], may_see=may_see)
+        lookup = selectors.TASK_FOR_REQUEST[payload_data, payload_data and dependencies]
+        return visible_or_404(lookup, self.kwargs["pk"], may_see=may_see, user_id=user.pk)
 
     def list(self, request):
         include_deleted = bool_param(request.query_params.get("include_deleted", "false"))

@@ -97,3 +97,33 @@ def test_openapi_schema_and_docs(api, client, user):
     assert "/api/users/me/" in schema.json()["paths"]
     client.force_login(user)
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_an_access_token_follows_its_account(anon_api, user, other_user):
+    """The account behind a token is read afresh on every request (a prepared lookup, compiled
+    once): a renamed account shows its new name, and a token whose account is deactivated,
+    deleted or not named by a whole number stops working, each a 401 in the envelope."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    def me(token):
+        anon_api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return anon_api.get("/api/users/me/")
+
+    token = AccessToken.for_user(user)
+    assert me(token).json()["username"] == user.username
+    user.first_name = "Renamed"
+    user.save()
+    assert me(token).json()["first_name"] == "Renamed"
+    assert me(AccessToken.for_user(other_user)).json()["username"] == other_user.username
+    for claim in ("abc", "-1", "1.5", 10**30, str(other_user.pk + 10_000)):
+        forged = AccessToken.for_user(user)
+        forged["user_id"] = claim
+        response = me(forged)
+        assert response.status_code == 401, claim
+        assert response.json()["error"]["code"] == "not_authenticated"
+    user.is_active = False
+    user.save()
+    assert me(token).status_code == 401
+    other_token = AccessToken.for_user(other_user)
+    other_user.delete()
+    assert me(other_token).status_code == 401
