@@ -1,11 +1,18 @@
 """One ASGI application for HTTP and WebSocket, served by daphne."""
 
+import asyncio
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contorl.settings")
 django.setup(set_prefix=False)  # before the consumers import models (as get_asgi_application)
@@ -56,6 +63,59 @@ class OneHopASGIHandler(ASGIHandler):
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    async def handle(self, scope, receive, send):
+        # Django's handle() makes three thread hops of a request (the request_started signal,
+        # the response, its close with request_finished) and starts two tasks, one to notice
+        # a client leaving early. Its sync parts run here in one hop (bench/PROFILE.md, eighth
+        # session): a view in a thread cannot be stopped early anyway.
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            if response.streaming:
+                await self._stream(response, receive, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def _respond(self, scope, body_file) -> HttpResponseBase:
+        """The request's sync work, in its thread: the signal, the request, the response and,
+        for a body already in memory, its close (request_finished: the database connection
+        goes back to the pool before the bytes go out)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
+
+    async def _stream(self, response, receive, send) -> None:
+        """A streamed body (a download, the audit CSV) as Django sends it: stopped when the
+        client goes away, closed afterwards."""
+        sending = asyncio.create_task(self.send_response(response, send))
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (listening, sending):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await sync_to_async(response.close, thread_sensitive=True)()
+        if listening.done() and not listening.cancelled():
+            listening.exception()  # RequestAborted: the client left, which is not an error here
+        if sending.done() and not sending.cancelled():
+            sending.result()  # a failure while sending is the server's error, as in Django
 
 
 django_asgi_app = OneHopASGIHandler()

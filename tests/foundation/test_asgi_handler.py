@@ -73,3 +73,88 @@ def test_autobahn_log_values_are_not_formatted_per_frame():
     value = object()
     assert protocol.hltype(value) is value and protocol.hlval(value) is value
     assert twisted_websocket.hlval(value) is value
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_request_takes_one_thread_hop(monkeypatch):
+    """The request_started signal, the view and the response's close (request_finished) go to
+    the request's thread together: Django's own handler hands each over on its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hops = []
+    submit = ThreadPoolExecutor.submit
+
+    def counted(self, fn, *args, **kwargs):
+        hops.append(fn)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    communicator = HttpCommunicator(django_asgi_app, "GET", "/api/projects/999999/", headers=[(b"host", b"testserver")])
+    assert (await communicator.get_response())["status"] == 401
+    await communicator.wait()
+    assert len(hops) == 1
+
+
+async def _endless(state):
+    import asyncio
+
+    try:
+        while True:
+            state["chunks"] += 1
+            yield b"line\n"
+            await asyncio.sleep(0)  # a live feed: each line leaves before the next is made
+    finally:
+        state["closed"] = True
+
+
+_STREAM = {"chunks": 0, "closed": False}
+
+
+def _streaming_view(request):
+    from django.http import StreamingHttpResponse
+
+    return StreamingHttpResponse(_endless(_STREAM), content_type="text/plain")
+
+
+urlpatterns = []  # filled by the test below, which points ROOT_URLCONF here
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_streamed_body_stops_when_the_client_leaves(settings):
+    """A streamed response keeps Django's watch for a client leaving: the stream stops and is
+    closed (its generator finalised, request_finished sent) instead of running on."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.signals import request_finished
+    from django.urls import path
+
+    urlpatterns[:] = [path("stream/", _streaming_view)]
+    settings.ROOT_URLCONF = __name__
+    finished = []
+
+    def on_finished(**kwargs):
+        finished.append(True)
+
+    request_finished.connect(on_finished)
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/stream/",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+    }
+    communicator = ApplicationCommunicator(django_asgi_app, scope)
+    try:
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(timeout=5)
+        assert start["type"] == "http.response.start" and start["status"] == 200
+        first = await communicator.receive_output(timeout=5)
+        assert first["body"].startswith(b"line")
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=5)  # the application ended: it did not stream on
+    finally:
+        request_finished.disconnect(on_finished)
+    assert _STREAM["closed"] is True
+    assert finished == [True]
