@@ -41,16 +41,27 @@ class PreparedLookup:
     `lookup(pk=5, user_id=3)` -> the list of model instances that queryset gives for those values.
 
     The builder's arguments are the values that change; each must be used as a query parameter
-    (a filter value), never to choose the query's shape, since the shape is built once. Integer
-    values only: what the builder is given at compile time are integer stand-ins.
+    (a filter value), never to choose the query's shape, since the shape is built once. They
+    are integers, or strings where named in `text`: what the builder gets at compile time are
+    stand-ins of that type.
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *, attach: dict[str, "PreparedLookup"] | None = None):
-        """`attach`: {attribute: a prepared lookup of one argument}, run for each row with the
-        row's pk, its list set on the row. That is a prefetch to an attribute (Prefetch's
-        to_attr) for a lookup of one row, without compiling the prefetch's query each time."""
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *,
+        names: tuple[str, ...] | None = None,
+        text: tuple[str, ...] = (),
+        attach: dict[str, "PreparedLookup"] | None = None,
+    ):
+        """`names`: the builder's arguments when it takes **kwargs (a lookup per list length:
+        `user_id__in` with three stand-ins is one shape); `text`: those of them that are
+        strings, not integers. `attach`: {attribute: a prepared lookup of one argument}, run for
+        each row with the row's pk, its list set on the row: a prefetch to an attribute
+        (Prefetch's to_attr) for a lookup of a row or two, without compiling it each time."""
         self.build = build
-        self.names = tuple(inspect.signature(build).parameters)
+        self.names = tuple(names) if names is not None else tuple(inspect.signature(build).parameters)
+        self.text = frozenset(text)
         self.attach = attach or {}
         self._plans: dict[str, _Plan] = {}
 
@@ -83,7 +94,10 @@ class PreparedLookup:
         return objs
 
     def _prepare(self, using: str) -> _Plan:
-        stand_ins = {name: _STAND_IN_BASE - i for i, name in enumerate(self.names)}
+        stand_ins = {
+            name: f"\x00prepared:{name}" if name in self.text else _STAND_IN_BASE - i
+            for i, name in enumerate(self.names)
+        }
         queryset = self.build(**stand_ins).using(using)
         plain = queryset._iterable_class is ModelIterable and queryset._fields is None
         if not plain or queryset._known_related_objects:
@@ -93,7 +107,7 @@ class PreparedLookup:
         if compiler.has_extra_select:
             raise ValueError("a prepared lookup cannot order by what it does not select: add .order_by() or select it")
         by_value = {value: name for name, value in stand_ins.items()}
-        slots = [(i, by_value[p]) for i, p in enumerate(params) if isinstance(p, int) and p in by_value]
+        slots = [(i, by_value[p]) for i, p in enumerate(params) if isinstance(p, int | str) and p in by_value]
         unused = set(self.names) - {name for _i, name in slots}
         if unused:
             raise ValueError(f"the builder does not use {', '.join(sorted(unused))} as a query parameter")

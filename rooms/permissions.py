@@ -4,7 +4,10 @@ Members see a room; owners and editors write; viewers read only. System admins a
 owners everywhere. An archived room is read-only for everyone (only its status can change).
 """
 
+import functools
+
 from contorl.errors import Forbidden, NotFound
+from contorl.prepared import PreparedLookup
 
 from .models import Role, Room, RoomMember
 
@@ -33,18 +36,36 @@ def room_and_members(room_id: int, users) -> tuple[Room | None, dict[int, RoomMe
     sign-in state read afresh (is_active, tokens_valid_after)}, in one query when any of them
     is a member (a chat batch's senders usually all are); the room alone otherwise. (None, {})
     when there is no such room."""
-    ids = {u.pk for u in users if getattr(u, "is_authenticated", False)}
-    found = list(
-        RoomMember.objects.filter(room_id=room_id, user_id__in=ids)
-        .select_related("room", "user")
-        # Of the accounts, their sign-in state only; unordered, which also spares Django
-        # matching ORDER BY terms against every selected column.
-        .only("role", "room", "user__is_active", "user__tokens_valid_after")
-        .order_by()
-    )
+    ids = sorted({u.pk for u in users if getattr(u, "is_authenticated", False)})
+    found = _members_with_room(len(ids))(room_id=room_id, **_numbered("user", ids)) if ids else []
     if not found:
-        return Room.objects.filter(pk=room_id).first(), {}
+        room = _ROOM(pk=room_id)
+        return (room[0] if room else None), {}
     return found[0].room, {member.user_id: member for member in found}
+
+
+def _numbered(prefix: str, values) -> dict:
+    return {f"{prefix}_{i}": value for i, value in enumerate(values)}
+
+
+# Every chat send reads these (compiled once, contorl.prepared): a lookup per number of
+# senders, as each is a statement of its own shape.
+_ROOM = PreparedLookup(lambda pk: Room.objects.filter(pk=pk).order_by()[:1])
+
+
+@functools.cache
+def _members_with_room(count: int) -> PreparedLookup:
+    def build(room_id, **users):
+        return (
+            RoomMember.objects.filter(room_id=room_id, user_id__in=list(users.values()))
+            .select_related("room", "user")
+            # Of the accounts, their sign-in state only; unordered, which also spares Django
+            # matching ORDER BY terms against every selected column.
+            .only("role", "room", "user__is_active", "user__tokens_valid_after")
+            .order_by()
+        )
+
+    return PreparedLookup(build, names=("room_id", *_numbered("user", range(count))))
 
 
 def role_from(members: dict[int, RoomMember], user) -> str | None:

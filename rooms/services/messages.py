@@ -1,5 +1,6 @@
 """Chat messages: send (the hot path), system notices, edit within the window, delete."""
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from contorl.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from contorl.prepared import PreparedLookup
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
@@ -249,10 +251,28 @@ def _stored_client_ids(sends: list[ChatSend]) -> dict[tuple, Message]:
     pairs = {(s.by.pk, s.client_id) for s in sends if isinstance(s.client_id, str) and s.client_id}
     if not pairs:
         return {}
-    found = Message.objects.filter(
-        sender_id__in={sender for sender, _cid in pairs}, client_id__in={cid for _sender, cid in pairs}
-    ).order_by()  # a lookup: unordered, which spares Django matching ORDER BY against every column
+    senders = sorted({sender for sender, _cid in pairs})
+    client_ids = sorted({cid for _sender, cid in pairs})
+    found = _messages_by_client_id(len(senders), len(client_ids))(
+        **{f"sender_{i}": v for i, v in enumerate(senders)}, **{f"client_id_{i}": v for i, v in enumerate(client_ids)}
+    )
     return {(m.sender_id, m.client_id): m for m in found if (m.sender_id, m.client_id) in pairs}
+
+
+@functools.cache
+def _messages_by_client_id(senders: int, client_ids: int) -> PreparedLookup:
+    """_stored_client_ids' read for that many senders and client_ids: compiled once per shape
+    (contorl.prepared), as every chat send makes it."""
+    sender_names = tuple(f"sender_{i}" for i in range(senders))
+    client_id_names = tuple(f"client_id_{i}" for i in range(client_ids))
+
+    def build(**values):
+        return Message.objects.filter(
+            sender_id__in=[values[name] for name in sender_names],
+            client_id__in=[values[name] for name in client_id_names],
+        ).order_by()  # a lookup: unordered, which spares Django matching ORDER BY against every column
+
+    return PreparedLookup(build, names=sender_names + client_id_names, text=client_id_names)
 
 
 def _accept(room: Room, index: int, send: ChatSend, members: list) -> _Accepted:

@@ -119,3 +119,28 @@ def test_the_socket_paths_lookups_sort_nothing(user, carol):
         _users_from_tokens(None, [str(AccessToken.for_user(carol))])
     sorted_queries = [q["sql"] for q in ran.captured_queries if "ORDER BY" in q["sql"]]
     assert sorted_queries == []
+
+
+def test_a_warm_send_compiles_no_sql(user, carol, make_user, monkeypatch):
+    """The send path's reads are prepared lookups (contorl.prepared), one per batch shape, and
+    its write is one fixed statement: once a shape has been seen, a send compiles nothing."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    dora = make_user("dora")
+    room = make_room(user, members=[(carol, "editor"), (dora, "editor")])
+    _send_batch(room.pk, [(carol, None, {"content": "warm", "client_id": "w1"})])
+    _send_batch(
+        room.pk, [(carol, None, {"content": "warm", "client_id": "w2"}), (dora, None, {"content": "w", "client_id": "w3"})]
+    )
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **kw: compiled.append(self) or original(self, *a, **kw))
+    [(one, created)] = _send_batch(room.pk, [(dora, None, {"content": "valve 2 open", "client_id": "d1"})])
+    two = _send_batch(
+        room.pk, [(carol, None, {"content": "ack", "client_id": "c1"}), (dora, None, {"content": "ok", "client_id": "d2"})]
+    )
+    assert compiled == []
+    assert created and [m.seq for m, _created in two] == [one.seq + 1, one.seq + 2]
+    # a retried client_id still finds its original through the prepared read
+    [(again, created_again)] = _send_batch(room.pk, [(dora, None, {"content": "valve 2 open", "client_id": "d1"})])
+    assert (again.pk, created_again) == (one.pk, False)
