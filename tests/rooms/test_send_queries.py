@@ -130,14 +130,16 @@ def test_a_warm_send_compiles_no_sql(user, carol, make_user, monkeypatch):
     room = make_room(user, members=[(carol, "editor"), (dora, "editor")])
     _send_batch(room.pk, [(carol, None, {"content": "warm", "client_id": "w1"})])
     _send_batch(
-        room.pk, [(carol, None, {"content": "warm", "client_id": "w2"}), (dora, None, {"content": "w", "client_id": "w3"})]
+        room.pk,
+        [(carol, None, {"content": "warm", "client_id": "w2"}), (dora, None, {"content": "w", "client_id": "w3"})],
     )
     compiled = []
     original = SQLCompiler.as_sql
     monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **kw: compiled.append(self) or original(self, *a, **kw))
     [(one, created)] = _send_batch(room.pk, [(dora, None, {"content": "valve 2 open", "client_id": "d1"})])
     two = _send_batch(
-        room.pk, [(carol, None, {"content": "ack", "client_id": "c1"}), (dora, None, {"content": "ok", "client_id": "d2"})]
+        room.pk,
+        [(carol, None, {"content": "ack", "client_id": "c1"}), (dora, None, {"content": "ok", "client_id": "d2"})],
     )
     assert compiled == []
     assert created and [m.seq for m, _created in two] == [one.seq + 1, one.seq + 2]
