@@ -62,9 +62,14 @@ def _live_dependencies() -> QuerySet:
     return TaskDependency.objects.filter(depends_on__is_deleted=False).only("id", "task_id", "depends_on_id")
 
 
+# One task's live dependencies, as tasks_with_payload_data() prefetches them (in id order);
+# compiled once (contorl.prepared): a PATCH and an added dependency read them.
+_LIVE_DEPENDENCIES_OF = PreparedLookup(lambda task_id: _live_dependencies().filter(task_id=task_id).order_by("id"))
+
+
 def live_dependencies(task: Task) -> list[TaskDependency]:
     """What tasks_with_payload_data() prefetches as `live_dependencies`, for one task."""
-    return list(_live_dependencies().filter(task=task).order_by("id"))
+    return _LIVE_DEPENDENCIES_OF(task_id=task.pk)
 
 
 def has_payload_data(task: Task, *, dependencies: bool = True) -> bool:
@@ -228,10 +233,6 @@ def task_lookup() -> QuerySet:
     return Task.all_objects.select_related("project")
 
 
-# One task's live dependencies, as tasks_with_payload_data() prefetches them (in id order).
-_LIVE_DEPENDENCIES_OF = PreparedLookup(lambda task_id: _live_dependencies().filter(task_id=task_id).order_by("id"))
-
-
 def _task_for_request(*, payload_data: bool, dependencies: bool) -> PreparedLookup:
     def build(pk, user_id):
         lookup = with_member_role(task_lookup(), user_id)
@@ -275,8 +276,15 @@ def project_member(project: Project, user_id) -> ProjectMember | None:
     return ProjectMember.objects.select_related("user", "project").filter(project=project, user_id=user_id).first()
 
 
-def live_task_in_project(project_id: int, task_id) -> Task | None:
-    return Task.objects.filter(pk=task_id, project_id=project_id).first()
+_LIVE_TASK_IN_PROJECT = PreparedLookup(
+    lambda pk, project_id: Task.objects.filter(pk=pk, project_id=project_id).order_by()[:1]
+)
+
+
+def live_task_in_project(project_id: int, task_id: int) -> Task | None:
+    """A live task of the project by id (the other end of a new dependency)."""
+    found = _LIVE_TASK_IN_PROJECT(pk=task_id, project_id=project_id)
+    return found[0] if found else None
 
 
 def task_dependencies(task: Task) -> QuerySet:

@@ -24,6 +24,18 @@ def test_add_list_and_remove(api, make_task):
     assert api.delete(f"/api/tasks/{a.pk}/dependencies/{b.pk}/").status_code == 404
 
 
+def test_the_other_end_must_be_a_live_task_of_the_project(api, make_task):
+    """Read through a prepared lookup (pk and project as parameters): a deleted task, a missing
+    one and one of another project are all refused alike, and nothing is stored."""
+    a, gone = make_task(title="a"), make_task(title="gone", is_deleted=True)
+    for other in (gone.pk, gone.pk + 10_000):
+        r = api.post(f"/api/tasks/{a.pk}/dependencies/", {"depends_on": other}, format="json")
+        assert r.status_code == 400 and r.json()["error"]["details"]["depends_on"], r.content
+    b = make_task(title="b")
+    assert api.post(f"/api/tasks/{a.pk}/dependencies/", {"depends_on": b.pk}, format="json").status_code == 201
+    assert list(TaskDependency.objects.values_list("task_id", "depends_on_id")) == [(a.pk, b.pk)]
+
+
 def test_self_dependency_rejected(api, task):
     r = api.post(f"/api/tasks/{task.pk}/dependencies/", {"depends_on": task.pk}, format="json")
     assert r.status_code == 400
