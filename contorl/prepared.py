@@ -21,13 +21,18 @@ from django.db.models.query import ModelIterable, get_related_populators, prefet
 _STAND_IN_BASE = -1_999_999_000
 
 
+def numbered(prefix: str, values) -> dict:
+    """{"prefix_0": first value, "prefix_1": second, ...}: the arguments of a lookup built per
+    list length (`names=tuple(numbered("user", range(n)))`, then `**numbered("user", ids)`)."""
+    return {f"{prefix}_{i}": value for i, value in enumerate(values)}
+
+
 class _Plan(NamedTuple):
     sql: str
     params: list
     slots: list[tuple[int, str]]  # (position in params, argument name)
     compiler: object
     converters: dict
-    col_count: int
     model: type[Model]
     init_list: list[str]
     model_fields: slice
@@ -120,7 +125,6 @@ class PreparedLookup:
             slots=slots,
             compiler=compiler,
             converters=compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-            col_count=compiler.col_count,
             model=klass_info["model"],
             init_list=[f[0].target.attname for f in select[model_fields]],
             model_fields=model_fields,

@@ -7,7 +7,7 @@ owners everywhere. An archived room is read-only for everyone (only its status c
 import functools
 
 from contorl.errors import Forbidden, NotFound
-from contorl.prepared import PreparedLookup
+from contorl.prepared import PreparedLookup, numbered
 
 from .models import Role, Room, RoomMember
 
@@ -37,15 +37,11 @@ def room_and_members(room_id: int, users) -> tuple[Room | None, dict[int, RoomMe
     is a member (a chat batch's senders usually all are); the room alone otherwise. (None, {})
     when there is no such room."""
     ids = sorted({u.pk for u in users if getattr(u, "is_authenticated", False)})
-    found = _members_with_room(len(ids))(room_id=room_id, **_numbered("user", ids)) if ids else []
+    found = _members_with_room(len(ids))(room_id=room_id, **numbered("user", ids)) if ids else []
     if not found:
         room = _ROOM(pk=room_id)
         return (room[0] if room else None), {}
     return found[0].room, {member.user_id: member for member in found}
-
-
-def _numbered(prefix: str, values) -> dict:
-    return {f"{prefix}_{i}": value for i, value in enumerate(values)}
 
 
 # Every chat send reads these (compiled once, contorl.prepared): a lookup per number of
@@ -65,7 +61,7 @@ def _members_with_room(count: int) -> PreparedLookup:
             .order_by()
         )
 
-    return PreparedLookup(build, names=("room_id", *_numbered("user", range(count))))
+    return PreparedLookup(build, names=("room_id", *numbered("user", range(count))))
 
 
 def role_from(members: dict[int, RoomMember], user) -> str | None:

@@ -26,7 +26,7 @@ from contorl.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from contorl.prepared import PreparedLookup
+from contorl.prepared import PreparedLookup, numbered
 from contorl.versioning import versioned_update
 from notifications.services import notify
 
@@ -254,7 +254,7 @@ def _stored_client_ids(sends: list[ChatSend]) -> dict[tuple, Message]:
     senders = sorted({sender for sender, _cid in pairs})
     client_ids = sorted({cid for _sender, cid in pairs})
     found = _messages_by_client_id(len(senders), len(client_ids))(
-        **{f"sender_{i}": v for i, v in enumerate(senders)}, **{f"client_id_{i}": v for i, v in enumerate(client_ids)}
+        **numbered("sender", senders), **numbered("client_id", client_ids)
     )
     return {(m.sender_id, m.client_id): m for m in found if (m.sender_id, m.client_id) in pairs}
 
@@ -263,8 +263,8 @@ def _stored_client_ids(sends: list[ChatSend]) -> dict[tuple, Message]:
 def _messages_by_client_id(senders: int, client_ids: int) -> PreparedLookup:
     """_stored_client_ids' read for that many senders and client_ids: compiled once per shape
     (contorl.prepared), as every chat send makes it."""
-    sender_names = tuple(f"sender_{i}" for i in range(senders))
-    client_id_names = tuple(f"client_id_{i}" for i in range(client_ids))
+    sender_names = tuple(numbered("sender", range(senders)))
+    client_id_names = tuple(numbered("client_id", range(client_ids)))
 
     def build(**values):
         return Message.objects.filter(
