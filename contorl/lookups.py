@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 
 from .errors import NotFound
-from .prepared import PreparedLookup
+from .prepared import PreparedLookup, whole_id
 
 M = TypeVar("M", bound=Model)
 
@@ -22,9 +22,8 @@ def visible_or_404(
     exists; a malformed id ("abc", "1.5") is missing too, not a 500.
     """
     if isinstance(source, PreparedLookup):
-        # Its pk is a query parameter as it stands, so only whole numbers in range reach it.
-        text = str(pk)
-        found = source(pk=int(text), **values) if text.isdigit() and len(text) <= 18 else []
+        whole = whole_id(pk)
+        found = source(pk=whole, **values) if whole is not None else []
         obj = found[0] if found else None
     else:
         try:

@@ -21,6 +21,14 @@ from django.db.models.query import ModelIterable, get_related_populators, prefet
 _STAND_IN_BASE = -1_999_999_000
 
 
+def whole_id(value) -> int | None:
+    """`value` (a URL segment, a token claim) as an id a prepared lookup may take as it stands:
+    a whole number of up to 18 digits, else None. Prepared parameters skip Django's field
+    conversion, so nothing else may reach them ("1.5", "-1", a 30-digit number)."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
 def numbered(prefix: str, values) -> dict:
     """{"prefix_0": first value, "prefix_1": second, ...}: the arguments of a lookup built per
     list length (`names=tuple(numbered("user", range(n)))`, then `**numbered("user", ids)`)."""

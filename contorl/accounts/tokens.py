@@ -11,7 +11,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from contorl.prepared import PreparedLookup
+from contorl.prepared import PreparedLookup, whole_id
 
 
 def revoked(user, token) -> bool:
@@ -59,8 +59,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        text = str(user_id)
-        found = _USER_BY_ID(pk=int(text)) if text.isdigit() and len(text) <= 18 else []
+        pk = whole_id(user_id)
+        found = _USER_BY_ID(pk=pk) if pk is not None else []
         if not found:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         user = found[0]
