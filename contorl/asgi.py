@@ -120,11 +120,11 @@ class OneHopASGIHandler(ASGIHandler):
 
 django_asgi_app = OneHopASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from contorl import discovery, heap  # noqa: E402
 from contorl.consumers import origin_validator  # noqa: E402
+from contorl.socket_session import SocketSessionMiddleware  # noqa: E402
 
 
 def _daphne_leaves_bodies_to_django() -> None:
@@ -179,7 +179,7 @@ websocket_urlpatterns = discovery.websocket_urlpatterns()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": origin_validator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": origin_validator(SocketSessionMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
 heap.settle()  # last: what is loaded by now lives as long as the process (contorl/heap.py)

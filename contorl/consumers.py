@@ -513,6 +513,11 @@ class ContorlConsumer(AsyncWebsocketConsumer):
     async def send(self, text_data=None, bytes_data=None, close=False):
         if text_data is not None or bytes_data is not None:
             metrics.frame(self.endpoint, "out")
+        if text_data is not None and not close:
+            # What channels' two send layers do for a text frame, without them: this runs once
+            # per frame per socket (every fan-out frame).
+            await self.base_send({"type": "websocket.send", "text": text_data})
+            return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_frame(self, frame: dict) -> None:

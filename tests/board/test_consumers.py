@@ -4,7 +4,6 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -13,6 +12,7 @@ from django.db import transaction
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
+from contorl.socket_session import SocketSessionMiddleware
 from tasks import services
 from tasks.models import Task
 from tasks.routing import websocket_urlpatterns
@@ -20,7 +20,7 @@ from tests.board.factories import make_project, make_task, statuses
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+application = SocketSessionMiddleware(URLRouter(websocket_urlpatterns))
 
 
 @database_sync_to_async

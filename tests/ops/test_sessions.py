@@ -2,7 +2,6 @@
 and signing out closes that session's WebSockets."""
 
 import pytest
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -15,6 +14,7 @@ from audit.models import AuditLog
 from contorl.accounts.sessions import describe_browser
 from contorl.accounts.sessions_models import UserSession
 from contorl.consumers import ContorlConsumer
+from contorl.socket_session import SocketSessionMiddleware
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 IPHONE = (
@@ -33,7 +33,7 @@ class EchoConsumer(ContorlConsumer):
         await self.send_frame({"type": "ready"})
 
 
-application = AuthMiddlewareStack(URLRouter([path("ws/echo/", EchoConsumer.as_asgi())]))
+application = SocketSessionMiddleware(URLRouter([path("ws/echo/", EchoConsumer.as_asgi())]))
 
 
 def sign_in(user, password, *, user_agent=FIREFOX, ip="203.0.113.7") -> Client:
