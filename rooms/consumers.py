@@ -5,6 +5,7 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from contorl.consumers import (
     CLOSE_FORBIDDEN,
@@ -14,7 +15,7 @@ from contorl.consumers import (
 )
 from contorl.errors import ValidationFailed
 from contorl.events import make_frame, room_group
-from contorl.groupcommit import GroupCommit
+from contorl.groupcommit import GroupCommit, ThreadDrainedGroupCommit
 
 from . import payloads, presence, selectors, services
 from .permissions import last_seqs_and_roles, role_of
@@ -31,12 +32,12 @@ _off_thread = off_shared_thread
 
 # Message sends have threads of their own, so a burst of admissions (which use the default
 # executor) never queues a room's batch. Seq order needs no thread per room: the outbox below
-# keeps one batch per room in flight, so any free thread may store the next one, and two
+# keeps one drain per room at a time, so any free thread may take a room's turn, and two
 # busy rooms never wait for each other as they did when rooms shared a thread by bucket.
 _SEND_POOL = ThreadPoolExecutor(max_workers=settings.ROOM_SEND_THREADS, thread_name_prefix="room-send")
 
 
-def _room_sender(room_id: int, func):
+def _in_send_thread(func):
     return off_shared_thread(func, executor=_SEND_POOL)
 
 
@@ -95,8 +96,9 @@ def _presence_batch(_key, items: list) -> list:
 
 
 # Chat sends, by room: one transaction, one seq statement and one publish hand-off per batch.
-# One batch per room at a time keeps a room's frames leaving this process in seq order.
-ROOM_OUTBOX = GroupCommit(lambda room_id: _room_sender(room_id, _send_batch))
+# One batch per room at a time keeps a room's frames leaving this process in seq order; the
+# sending thread takes the room's next batch itself as soon as one is stored.
+ROOM_OUTBOX = ThreadDrainedGroupCommit(_send_batch, _in_send_thread, between=close_old_connections)
 # Presence joins, leaves and keep-alives of the whole process, in one line: one Redis round
 # trip and one hand-off per batch (thousands of sockets connect or drop at once after a
 # network blip).
