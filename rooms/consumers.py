@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections
 
+from contorl.accounts.tokens import SignedOut
 from contorl.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -110,18 +111,27 @@ ADMISSIONS = GroupCommit(lambda _shard: _off_thread(_admissions))
 RESUMES = GroupCommit(lambda _shard: _off_thread(_replays))
 
 
-def _replay(room_id: int, user, after: int) -> tuple[list[dict], int]:
-    return _replays(None, [(room_id, user, after)])[0]
+def _replay(room_id: int, user, after: int, issued_at: float | None = None) -> tuple[list[dict], int]:
+    outcome = _replays(None, [(room_id, user, after, issued_at)])[0]
+    if isinstance(outcome, SignedOut):
+        raise outcome
+    return outcome
 
 
-def _replays(_shard, resumes: list[tuple[int, object, int]]) -> list[tuple[list[dict], int]]:
-    """For each (room id, user, after) of sockets resuming together: the messages after `after`
-    (up to RESUME_BATCH) and the room's latest seq; ([], -1) for a user who may not read the
-    room. One read of the rooms and roles for all; messages only for those missing some."""
+def _replays(_shard, resumes: list[tuple[int, object, int, float | None]]) -> list:
+    """For each (room id, user, after, token iat) of sockets resuming together: the messages
+    after `after` (up to RESUME_BATCH) and the room's latest seq; ([], -1) for a user who may
+    not read the room; SignedOut for one no longer signed in (the frame's sign-in re-check,
+    in the same read). One read of the rooms, roles and accounts for all; messages only for
+    those missing some."""
     answers = []
-    rooms = last_seqs_and_roles([(room_id, user) for room_id, user, _after in resumes])
-    for (room_id, _user, after), (latest, role) in zip(resumes, rooms, strict=True):
-        if role is None:
+    rooms = last_seqs_and_roles(
+        [(room_id, user) for room_id, user, _after, _iat in resumes], issued_at=[iat for *_rest, iat in resumes]
+    )
+    for (room_id, _user, after, _iat), (latest, role, still_in) in zip(resumes, rooms, strict=True):
+        if not still_in:
+            answers.append(SignedOut())
+        elif role is None:
             answers.append(([], -1))
         elif after >= (latest or 0):
             # The client has everything stored so far (the usual reconnect): what comes later
@@ -185,7 +195,7 @@ LOCAL_PRESENCE = _LocalPresence()
 
 class RoomConsumer(ContorlConsumer):
     client_frames = ("message", "typing", "resume")
-    checks_sign_in = ("message",)
+    checks_sign_in = ("message", "resume")
     # A send waits for its batch's commit; meanwhile the socket keeps delivering the room's
     # frames to its client. (A resume stays in line: it must not overlap live frames.)
     detached_frames = ("message",)
@@ -245,7 +255,7 @@ class RoomConsumer(ContorlConsumer):
             raise ValidationFailed.field("last_seq", "A whole number >= 0 is required.")
         after = last_seq
         while True:
-            resume = (self.room_id, self.user, after)
+            resume = (self.room_id, self.user, after, self.token_issued_at)
             batch, latest = await RESUMES.call(self.user.pk % _SHARDS, resume)
             if latest < 0:
                 await self.close(CLOSE_FORBIDDEN)

@@ -6,6 +6,7 @@ owners everywhere. An archived room is read-only for everyone (only its status c
 
 import functools
 
+from contorl.accounts.tokens import signed_in, signed_in_many
 from contorl.errors import Forbidden, NotFound
 from contorl.prepared import PreparedLookup, numbered
 
@@ -72,20 +73,28 @@ def role_from(members: dict[int, RoomMember], user) -> str | None:
     return Role.OWNER if is_admin(user) else None
 
 
-def last_seqs_and_roles(pairs: list[tuple[int, object]]) -> list[tuple[int | None, str | None]]:
+def last_seqs_and_roles(pairs: list[tuple[int, object]], *, issued_at: list | None = None) -> list[tuple]:
     """(the room's last seq, the user's role) for each (room id, user) pair: the admissions and
     resumes of a process's sockets arriving together. One query (memberships with their room's
     last seq), and a second only for admins without a membership, who act as owners. Someone
-    who is neither gets (None, None) like a missing room, so nothing tells the two apart."""
+    who is neither gets (None, None) like a missing room, so nothing tells the two apart.
+
+    With `issued_at` (per pair, the socket's token `iat`, or None for a session) each answer
+    has a third item: is the account still signed in (signed_in()), read with the membership
+    in the same query, so a resume needs no separate sign-in re-check; a pair without a
+    membership costs one more query for all of them."""
     users = [user for _room_id, user in pairs if getattr(user, "is_authenticated", False)]
     if not users:
-        return [(None, None)] * len(pairs)
+        return [(None, None) if issued_at is None else (None, None, False)] * len(pairs)
+    columns = ["room_id", "user_id", "role", "room__last_seq"]
+    if issued_at is not None:
+        columns += ["user__is_active", "user__tokens_valid_after"]
     rows = (
         RoomMember.objects.filter(room_id__in={room_id for room_id, _user in pairs}, user_id__in={u.pk for u in users})
         .order_by()  # the default order (by username) joined the users table just to sort
-        .values_list("room_id", "user_id", "role", "room__last_seq")
+        .values_list(*columns)
     )
-    found = {(room_id, user_id): (last_seq, role) for room_id, user_id, role, last_seq in rows}
+    found = {(row[0], row[1]): row[2:] for row in rows}
     missing = {room_id for room_id, user in pairs if is_admin(user) and (room_id, user.pk) not in found}
     admin_rooms = dict(Room.objects.filter(pk__in=missing).order_by().values_list("pk", "last_seq")) if missing else {}
     answers = []
@@ -93,11 +102,35 @@ def last_seqs_and_roles(pairs: list[tuple[int, object]]) -> list[tuple[int | Non
         if not getattr(user, "is_authenticated", False):
             answers.append((None, None))
         elif (room_id, user.pk) in found:
-            answers.append(found[(room_id, user.pk)])
+            role, last_seq, *_account = found[(room_id, user.pk)]
+            answers.append((last_seq, role))
         elif room_id in admin_rooms and is_admin(user):
             answers.append((admin_rooms[room_id], Role.OWNER))
         else:
             answers.append((None, None))
+    if issued_at is None:
+        return answers
+    return [
+        (*answer, still_in) for answer, still_in in zip(answers, _still_signed_in(pairs, issued_at, found), strict=True)
+    ]
+
+
+def _still_signed_in(pairs: list[tuple[int, object]], issued_at: list, found: dict) -> list[bool]:
+    elsewhere = [
+        (user.pk, iat)
+        for (room_id, user), iat in zip(pairs, issued_at, strict=True)
+        if getattr(user, "is_authenticated", False) and (room_id, user.pk) not in found
+    ]
+    read = dict(zip(elsewhere, signed_in_many(elsewhere), strict=True)) if elsewhere else {}
+    answers = []
+    for (room_id, user), iat in zip(pairs, issued_at, strict=True):
+        if not getattr(user, "is_authenticated", False):
+            answers.append(False)
+        elif (room_id, user.pk) in found:
+            _role, _last_seq, is_active, tokens_valid_after = found[(room_id, user.pk)]
+            answers.append(signed_in(is_active, tokens_valid_after, iat))
+        else:
+            answers.append(read[(user.pk, iat)])
     return answers
 
 

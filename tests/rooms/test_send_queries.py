@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now as django_now
 
 from rooms import services
 from rooms.consumers import _send_batch
@@ -61,6 +62,33 @@ def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
     assert _replay(room.pk, outsider, 0) == ([], -1)
 
 
+def test_a_resume_checks_sign_in_in_its_own_read(user, carol, django_assert_num_queries):
+    """The resume frame's sign-in re-check rides on the resume's read: a token issued before
+    a sign-out everywhere, or a deactivated account, is refused without a query of its own."""
+    import time
+
+    from contorl.accounts.tokens import SignedOut
+    from rooms.consumers import _replays
+
+    room = make_room(user, members=[(carol, "viewer")])
+    sent, _ = services.message_send(room=room, by=user, content="line 2 stopped", client_id="a")
+    before = time.time() - 60
+    type(carol).objects.filter(pk=carol.pk).update(tokens_valid_after=django_now())
+    with django_assert_num_queries(1):
+        stale, fresh, session = _replays(
+            None,
+            [
+                (room.pk, carol, sent.seq, before),
+                (room.pk, carol, sent.seq, time.time() + 1),
+                (room.pk, user, sent.seq, None),
+            ],
+        )
+    assert isinstance(stale, SignedOut)
+    assert fresh == ([], sent.seq) and session[1] == sent.seq
+    type(carol).objects.filter(pk=carol.pk).update(is_active=False)
+    assert isinstance(_replays(None, [(room.pk, carol, sent.seq, None)])[0], SignedOut)
+
+
 def test_admissions_and_resumes_of_many_sockets_read_once(user, carol, make_user, django_assert_num_queries):
     from rooms.consumers import CLOSE_NOT_FOUND, _admissions, _replays
 
@@ -75,10 +103,12 @@ def test_admissions_and_resumes_of_many_sockets_read_once(user, carol, make_user
     admin = make_user(username="boss", is_system_admin=True)
     with django_assert_num_queries(2):  # an admin without a membership: the room's own row
         assert _admissions(None, [(rooms[1].pk, admin), (rooms[1].pk, carol)]) == [(None, seqs[1])] * 2
-    resumes = [(r.pk, carol, seq) for r, seq in zip(rooms, seqs, strict=True)] + [(rooms[0].pk, outsider, 0)]
-    with django_assert_num_queries(1):  # nobody missed anything: no message read
-        assert _replays(None, resumes) == [([], seq) for seq in seqs] + [([], -1)]
-    replayed = _replays(None, [(rooms[0].pk, carol, seqs[0] - 1), (rooms[1].pk, carol, seqs[1])])
+    resumes = [(r.pk, carol, seq, None) for r, seq in zip(rooms, seqs, strict=True)]
+    with django_assert_num_queries(1):  # nobody missed anything: no message read; sign-in in the same read
+        assert _replays(None, resumes) == [([], seq) for seq in seqs]
+    with django_assert_num_queries(2):  # someone without a membership: one more read for the sign-in
+        assert _replays(None, [*resumes, (rooms[0].pk, outsider, 0, None)]) == [([], seq) for seq in seqs] + [([], -1)]
+    replayed = _replays(None, [(rooms[0].pk, carol, seqs[0] - 1, None), (rooms[1].pk, carol, seqs[1], None)])
     assert [[m["seq"] for m in batch] for batch, _latest in replayed] == [[seqs[0]], []]
 
 
@@ -115,7 +145,7 @@ def test_the_socket_paths_lookups_sort_nothing(user, carol):
         _send_batch(room.pk, [(carol, None, {"content": "belt 2 slipping", "client_id": "c1"})])
         signed_in_many([(carol.pk, None)])
         _admissions(None, [(room.pk, carol)])
-        _replays(None, [(room.pk, carol, 10**6)])
+        _replays(None, [(room.pk, carol, 10**6, None)])
         _users_from_tokens(None, [str(AccessToken.for_user(carol))])
     sorted_queries = [q["sql"] for q in ran.captured_queries if "ORDER BY" in q["sql"]]
     assert sorted_queries == []

@@ -206,6 +206,17 @@ async def test_a_missed_close_is_caught_by_the_next_frame(world):
     await feed.disconnect()
 
 
+async def test_a_missed_close_is_caught_by_a_resume_frame(world):
+    """A resume's sign-in re-check rides on the resume's own read; it still closes 4401 and
+    replays nothing to an account that is no longer signed in."""
+    room_socket, board_socket, feed = await carol_sockets(world)
+    await database_sync_to_async(User.objects.filter(pk=world["carol"].pk).update)(is_active=False)
+    await room_socket.send_json_to({"type": "resume", "last_seq": 0})
+    assert await close_codes([room_socket]) == [4401]
+    await board_socket.disconnect()
+    await feed.disconnect()
+
+
 async def test_a_revoked_token_socket_is_caught_by_the_next_frame(world):
     """Same for a token signed out without the close reaching the socket."""
     from django.utils import timezone
