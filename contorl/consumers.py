@@ -268,7 +268,9 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         self._finishing: asyncio.Task | None = None
         set_sink = None
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
+            # Only this process ever sends to a socket's own channel (contorl.layers).
+            new_channel = getattr(self.channel_layer, "new_local_channel", self.channel_layer.new_channel)
+            self.channel_name = await new_channel()
             self.channel_receive = self._receive_from_layer
             sources.append(self.channel_receive)
             set_sink = getattr(self.channel_layer, "set_sink", None)  # contorl.layers.PubSubLayer

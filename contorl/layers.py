@@ -21,6 +21,7 @@ What the core layer gave that plain pub/sub does not, and this class restores:
 import asyncio
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 
 import redis
@@ -62,6 +63,7 @@ class _Shard(RedisSingleShardConnection):
         super().__init__(host, channel_layer)
         self._changes: list[tuple[bool, str, asyncio.Future]] = []  # (subscribe?, channel, its waiter)
         self._changer: asyncio.Task | None = None
+        self._queued: dict[str, int] = {}  # channel -> its changes queued or in flight
 
     async def subscribe(self, channel):
         await self._change(True, channel)
@@ -70,8 +72,13 @@ class _Shard(RedisSingleShardConnection):
         await self._change(False, channel)
 
     async def _change(self, subscribe: bool, channel: str) -> None:
+        # Nothing to send: a room's group is already subscribed for its other sockets here (or
+        # a socket's local channel never was), and no change of it is waiting to go out.
+        if (channel in self._subscribed_to) is subscribe and channel not in self._queued:
+            return
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        self._queued[channel] = self._queued.get(channel, 0) + 1
         self._changes.append((subscribe, channel, future))
         if self._changer is None or self._changer.done():
             self._changer = loop.create_task(self._apply_changes())
@@ -89,7 +96,10 @@ class _Shard(RedisSingleShardConnection):
                         done += len(run)
             except Exception as exc:
                 failure = exc
-            for index, (_subscribe, _channel, future) in enumerate(batch):
+            for index, (_subscribe, channel, future) in enumerate(batch):
+                left = self._queued.pop(channel) - 1
+                if left:
+                    self._queued[channel] = left
                 if future.done():  # its socket went meanwhile
                     continue
                 if failure is None or index < done:
@@ -112,6 +122,9 @@ class _Shard(RedisSingleShardConnection):
                 self._ensure_receiver()
                 await self._pubsub.unsubscribe(*gone)
                 self._subscribed_to.difference_update(gone)
+
+    def _subscribed(self, channel: str) -> bool:
+        return channel in self._subscribed_to or channel in self._queued
 
     def _ensure_redis(self):
         if self._redis is None:
@@ -152,6 +165,22 @@ class _LoopLayer(RedisPubSubLoopLayer):
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
         self.resyncs = 0  # sockets told to resync, since start (read by tests)
         self.sinks: dict[str, Callable[[dict], bool]] = {}  # PubSubLayer.set_sink
+
+    async def new_local_channel(self) -> str:
+        """A socket's own channel, without a Redis subscription: nothing sends to one socket
+        from another process (closes and revocations go to groups), so it costs a SUBSCRIBE
+        on connect, an UNSUBSCRIBE on close and a Redis subscription per open socket for no
+        use. Messages for it reach it only from this process (group deliveries, and
+        `send()` from this process)."""
+        channel = f"{self.prefix}specific.{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        return channel
+
+    async def send(self, channel, message):
+        if channel in self.channels and not self._get_shard(channel)._subscribed(channel):
+            self.deliver(channel, self.channel_layer.serialize(message))  # a local channel
+            return
+        await super().send(channel, message)
 
     def deliver(self, channel: str, data: bytes) -> None:
         queue = self.channels.get(channel)
@@ -246,6 +275,9 @@ class PubSubLayer(RedisPubSubChannelLayer):
             sinks.pop(channel, None)
         else:
             sinks[channel] = sink
+
+    async def new_local_channel(self) -> str:
+        return await self._get_layer().new_local_channel()
 
     def receive_ready(self, channel: str, limit: int) -> list[dict]:
         """Up to `limit` messages already queued for `channel`, without waiting (a consumer

@@ -329,3 +329,46 @@ async def test_sockets_that_connect_and_close_together_share_subscribe_commands(
     assert sum(subscribes) == 400 and len(subscribes) < 100
     unsubscribes = [size for name, size in commands if name == "unsubscribe"]
     assert sum(unsubscribes) == 200 and len(unsubscribes) < 50
+
+
+async def test_a_socket_channel_is_local_and_a_joined_group_is_not_subscribed_again(redis_url, monkeypatch):
+    """Sockets' own channels (new_local_channel) subscribe nothing in Redis yet get their
+    groups' messages and this process's sends; a socket joining a group its process already
+    listens to sends no SUBSCRIBE; only the last one leaving unsubscribes."""
+    layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
+    admin = redis.Redis.from_url(redis_url)
+    shard = layer._get_layer()._shards[0]
+    shard._ensure_redis()
+    commands = []
+    for name in ("subscribe", "unsubscribe"):
+        original = getattr(shard._pubsub, name)
+
+        async def counted(*channels, _original=original, _name=name):
+            commands.append((_name, channels))
+            return await _original(*channels)
+
+        monkeypatch.setattr(shard._pubsub, name, counted)
+    try:
+        sockets = [await layer.new_local_channel() for _ in range(3)]
+        for channel in sockets:
+            await layer.group_add("room.9", channel)
+        group = layer._get_layer()._get_group_channel_name("room.9")
+        assert [name for name, _channels in commands] == ["subscribe"]  # the group's, once
+        assert admin.pubsub_numsub(*sockets) == [(c.encode(), 0) for c in sockets]
+        assert admin.pubsub_numsub(group) == [(group.encode(), 1)]
+        await layer.group_send("room.9", data(1))
+        await layer.send(sockets[2], {"type": "access.revoked", "user_id": 7})
+        got = [
+            [(await asyncio.wait_for(layer.receive(c), 5))["type"] for _ in range(n)]
+            for c, n in zip(sockets, (1, 1, 2), strict=True)
+        ]
+        assert got[:2] == [["event.message"]] * 2
+        assert sorted(got[2]) == ["access.revoked", "event.message"]  # two channels: no order between them
+        for channel in sockets[:2]:
+            await layer.group_discard("room.9", channel)
+        assert [name for name, _channels in commands] == ["subscribe"]  # one socket still listens
+        await layer.group_discard("room.9", sockets[2])
+        assert commands[-1] == ("unsubscribe", (group,))
+    finally:
+        admin.close()
+        await layer.flush()
