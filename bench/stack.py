@@ -324,7 +324,7 @@ class Stack:
                 "--format",
                 "raw",
                 "--rate",
-                "50",
+                os.environ.get("BENCH_PROFILE_RATE", "50"),  # more samples for a short scenario
                 *extra,
                 "-o",
                 str(out),
