@@ -55,9 +55,7 @@ class GroupCommit:
                         raise RuntimeError(f"a batch of {len(batch)} got {len(outcomes)} outcomes")
                 except Exception as exc:  # the database or Redis failed the batch: every item hears it
                     outcomes = [exc] * len(batch)
-                for (_item, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():  # the socket may have gone meanwhile
-                        future.set_result(outcome)
+                _settle(batch, outcomes)
         finally:
             if self.keys.get(key, (None,))[0] is waiting:
                 del self.keys[key]
@@ -66,7 +64,7 @@ class GroupCommit:
                     future.set_result(RuntimeError("the batch was not stored"))
 
 
-class ThreadDrainedGroupCommit:
+class ThreadDrainedGroupCommit(GroupCommit):
     """GroupCommit whose batches for a key are taken and stored by the worker thread itself:
     the next batch starts as soon as the last one is stored, while the event loop settles the
     last one's items. With GroupCommit each batch went back to the event loop before the next
@@ -80,11 +78,10 @@ class ThreadDrainedGroupCommit:
     cannot keep a thread from the other keys; `between()` runs in the thread after each batch
     (to hand the database connection back, as a call of its own would)."""
 
-    MAX_BATCH = 100
     TURN = 8
 
     def __init__(self, store, in_thread, between=None):
-        self.store = store
+        super().__init__(store)
         self.in_thread = in_thread
         self.between = between
         self.lock = threading.Lock()
@@ -105,12 +102,6 @@ class ThreadDrainedGroupCommit:
             self.drains.add(drain)
             drain.add_done_callback(self.drains.discard)
         return await future
-
-    async def call(self, key, item):
-        outcome = await self.submit(key, item)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
 
     async def _drain(self, key, waiting: deque, loop) -> None:
         turn = self.in_thread(self._turn)

@@ -6,7 +6,7 @@ owners everywhere. An archived room is read-only for everyone (only its status c
 
 import functools
 
-from contorl.accounts.tokens import signed_in, signed_in_many
+from contorl.accounts.tokens import signed_in_known
 from contorl.errors import Forbidden, NotFound
 from contorl.prepared import PreparedLookup, numbered
 
@@ -116,22 +116,11 @@ def last_seqs_and_roles(pairs: list[tuple[int, object]], *, issued_at: list | No
 
 
 def _still_signed_in(pairs: list[tuple[int, object]], issued_at: list, found: dict) -> list[bool]:
-    elsewhere = [
-        (user.pk, iat)
-        for (room_id, user), iat in zip(pairs, issued_at, strict=True)
-        if getattr(user, "is_authenticated", False) and (room_id, user.pk) not in found
-    ]
-    read = dict(zip(elsewhere, signed_in_many(elsewhere), strict=True)) if elsewhere else {}
-    answers = []
-    for (room_id, user), iat in zip(pairs, issued_at, strict=True):
-        if not getattr(user, "is_authenticated", False):
-            answers.append(False)
-        elif (room_id, user.pk) in found:
-            _role, _last_seq, is_active, tokens_valid_after = found[(room_id, user.pk)]
-            answers.append(signed_in(is_active, tokens_valid_after, iat))
-        else:
-            answers.append(read[(user.pk, iat)])
-    return answers
+    accounts = {user_id: tuple(account) for (_room_id, user_id), (_role, _seq, *account) in found.items()}
+    authenticated = [getattr(user, "is_authenticated", False) for _room_id, user in pairs]
+    sockets = [(user.pk, iat) for (_room_id, user), iat, ok in zip(pairs, issued_at, authenticated, strict=True) if ok]
+    checked = iter(signed_in_known(sockets, accounts))
+    return [next(checked) if ok else False for ok in authenticated]
 
 
 def can_view(room_id: int, user) -> bool:

@@ -43,6 +43,18 @@ def signed_in_many(sockets: list[tuple[int, float | None]]) -> list[bool]:
     return [user_id in cutoffs and signed_in(True, cutoffs[user_id], issued_at) for user_id, issued_at in sockets]
 
 
+def signed_in_known(sockets: list[tuple[int, float | None]], accounts: dict) -> list[bool]:
+    """signed_in_many() for (user id, token iat) pairs where most accounts, {user id:
+    (is_active, tokens_valid_after)}, came with another read (a membership): only the rest
+    are read, in one query."""
+    rest = [socket for socket in sockets if socket[0] not in accounts]
+    read = dict(zip(rest, signed_in_many(rest), strict=True)) if rest else {}
+    return [
+        signed_in(*accounts[user_id], issued_at) if user_id in accounts else read[(user_id, issued_at)]
+        for user_id, issued_at in sockets
+    ]
+
+
 class SignedOut(Exception):
     """A socket's user is no longer signed in (signed_in_many): the socket closes 4401."""
 

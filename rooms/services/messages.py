@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from audit.services import Sensitivity
 from audit.services import record as audit_record
 from contorl import events, ratelimits
-from contorl.accounts.tokens import SignedOut, signed_in, signed_in_many
+from contorl.accounts.tokens import SignedOut, signed_in_known
 from contorl.errors import (
     DomainError,
     EditWindowClosed,
@@ -227,18 +227,9 @@ def message_send_batch(room_id: int, sends: list[ChatSend]) -> list[tuple[Messag
 def _still_signed_in(sends: list[ChatSend], members: dict) -> list[bool]:
     """For each send, is its sender still signed in (a REST send always is)? Members' accounts
     came with their memberships; anyone else (an admin acting as owner) costs one more read."""
-    others = [(s.by.pk, s.issued_at) for s in sends if s.from_socket and s.by.pk not in members]
-    elsewhere = dict(zip(others, signed_in_many(others), strict=True)) if others else {}
-    answers = []
-    for send in sends:
-        member = members.get(send.by.pk)
-        if not send.from_socket:
-            answers.append(True)
-        elif member is None:
-            answers.append(elsewhere[(send.by.pk, send.issued_at)])
-        else:
-            answers.append(signed_in(member.user.is_active, member.user.tokens_valid_after, send.issued_at))
-    return answers
+    accounts = {pk: (member.user.is_active, member.user.tokens_valid_after) for pk, member in members.items()}
+    checked = iter(signed_in_known([(s.by.pk, s.issued_at) for s in sends if s.from_socket], accounts))
+    return [next(checked) if send.from_socket else True for send in sends]
 
 
 def _check_client_id(client_id) -> None:
