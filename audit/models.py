@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 # Defined in the kernel so contorl/accounts can name a sensitivity without importing this app.
 from contorl.auditing import Sensitivity
+from contorl.prepared_writes import PreparedInsert
 
 GENESIS_HASH = "0" * 64
 
 
-class AuditLog(models.Model):
+class AuditLog(PreparedInsert):
     event_type = models.CharField(_("event type"), max_length=64, db_index=True)
     sensitivity = models.CharField(_("sensitivity"), max_length=10, choices=Sensitivity.choices, db_index=True)
     # PROTECT: an UPDATE to null the actor would be refused by the append-only trigger

@@ -16,6 +16,8 @@ DRF's fields follow HTML-form and JavaScript habits that the OpenAPI schema does
 serializer, hand-written or generated from a model, reads input the same way.
 """
 
+import copy
+
 from rest_framework import fields
 from rest_framework.utils import html
 
@@ -57,3 +59,17 @@ def _blank_is_given(get_value):
         return value
 
     return get
+
+
+class GivenFieldsOnly:
+    """For a serializer of partial updates: copy and bind only the declared fields a JSON body
+    names. DRF deep-copies every declared field for each request (for a task PATCH of a title,
+    14 fields: a tenth of the request's Python calls, bench/PROFILE.md, tenth session), and in
+    a partial update a field not given is skipped anyway. Form bodies, whose nested keys look
+    like `custom_fields.x`, and full updates keep DRF's way."""
+
+    def get_fields(self):
+        data = getattr(self, "initial_data", None)
+        if not self.partial or type(data) is not dict:
+            return super().get_fields()
+        return {name: copy.deepcopy(field) for name, field in self._declared_fields.items() if name in data}

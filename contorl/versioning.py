@@ -8,14 +8,14 @@ There is no read-check-write window: the database decides who wins.
 
 import logging
 
-from django.db import models
-from django.db.models import F
+from django.db import models, router
 from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import metrics
 from .errors import ValidationFailed, VersionConflict
+from .prepared_writes import compare_and_set
 
 log = logging.getLogger("contorl.conflicts")
 
@@ -76,7 +76,8 @@ def versioned_update(instance, *, version: int, fields: dict, by=None):
     values = dict(fields)
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         values.setdefault("updated_at", timezone.now())
-    matched = model._base_manager.filter(pk=instance.pk, version=version).update(version=F("version") + 1, **values)
+    using = router.db_for_write(model, instance=instance)
+    matched = compare_and_set(model, pk=instance.pk, version=version, values=values, using=using)
     if not matched:
         current = model._base_manager.filter(pk=instance.pk).first()
         raise stale(model, instance.pk, version=version, current=current, by=by)

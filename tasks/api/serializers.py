@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from contorl.accounts.models import Department, User
+from contorl.api_fields import GivenFieldsOnly
 from contorl.payloads import timestamp, user_brief
 
 from .. import selectors, services
@@ -158,7 +159,7 @@ class TaskSerializer(serializers.Serializer):
         return value
 
 
-class TaskPatchSerializer(TaskSerializer):
+class TaskPatchSerializer(GivenFieldsOnly, TaskSerializer):
     project = None
     title = serializers.CharField(max_length=300, required=False)
 
