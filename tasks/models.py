@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contorl.history import HistoricalRecords
+from contorl.prepared_writes import PreparedInsert
 from contorl.versioning import Versioned
 
 MAX_POSITION = 1_000_000_000
@@ -184,7 +185,7 @@ class Task(Versioned):
         return f"#{self.pk} {self.title}"
 
 
-class TaskDependency(models.Model):
+class TaskDependency(PreparedInsert):
     """`task` cannot finish before `depends_on`: depends_on blocks task."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependencies")

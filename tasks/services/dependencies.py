@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, Exists, Value, When
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from audit import services as audit
@@ -13,6 +12,7 @@ from contorl.errors import (
     DependencyCycle,
     ValidationFailed,
 )
+from contorl.prepared import PreparedLookup
 
 from .. import permissions
 from ..models import (
@@ -119,11 +119,11 @@ def _rank_sql(alias: str) -> str:
 
 
 def _ranks(ids: list[int]) -> dict[int, int]:
-    return dict(
-        Task.all_objects.filter(pk__in=ids).values_list(
-            "id", Coalesce("topo_rank", "id", output_field=BigIntegerField())
-        )
-    )
+    tasks = connection.ops.quote_name(Task._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.id, {_rank_sql('t')} FROM {tasks} t WHERE t.id IN ({marks})", ids)  # noqa: S608
+        return dict(cursor.fetchall())
 
 
 def _region(start_id: int, *, forward: bool, bound: int) -> dict[int, int]:
@@ -170,6 +170,18 @@ def _chunks(items: list, size: int):
         yield items[i : i + size]
 
 
+# The project's row, locked, and whether the edge exists already: one statement, compiled once.
+_LOCK_PROJECT_SEEING_EDGE = PreparedLookup(
+    lambda project_id, task_id, depends_on_id: (
+        Project.objects.select_for_update(of=("self",))
+        .filter(pk=project_id)
+        .annotate(duplicate=Exists(TaskDependency.objects.filter(task_id=task_id, depends_on_id=depends_on_id)))
+        .only("id")
+        .order_by()
+    )
+)
+
+
 @transaction.atomic
 def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
     permissions.require_edit(by, task.project)
@@ -180,9 +192,8 @@ def dependency_add(*, task: Task, depends_on: Task, by) -> TaskDependency:
     # Serialise edge inserts in this project: two edges could close a cycle together (each
     # check passing on its own snapshot), and the order below must not move under us. The
     # same statement tells whether this edge exists already.
-    existing = TaskDependency.objects.filter(task=task, depends_on=depends_on)
-    locked = Project.objects.select_for_update(of=("self",)).filter(pk=task.project_id)
-    if locked.annotate(duplicate=Exists(existing)).values_list("duplicate", flat=True).first():
+    (locked,) = _LOCK_PROJECT_SEEING_EDGE(project_id=task.project_id, task_id=task.pk, depends_on_id=depends_on.pk)
+    if locked.duplicate:
         raise ValidationFailed.field("depends_on", _("This dependency already exists."))
     if task.pk == depends_on.pk or not _order_or_cycle(task.pk, depends_on.pk):
         cycle = find_dependency_cycle(task.pk, depends_on.pk) or [task.pk, depends_on.pk, task.pk]

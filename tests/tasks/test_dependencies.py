@@ -3,9 +3,11 @@
 import graphlib
 
 import pytest
+from django.db.models.sql.compiler import SQLCompiler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contorl.errors import ValidationFailed
 from tasks import services
 from tasks.models import Task, TaskDependency
 
@@ -190,7 +192,7 @@ def _order_holds() -> bool:
 @given(adds=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=25))
 def test_service_refuses_exactly_the_cycles_and_keeps_the_order(make_task, user, adds):
     """Random edges through dependency_add (the rank fast path and the reordering) vs graphlib."""
-    from contorl.errors import DependencyCycle, ValidationFailed
+    from contorl.errors import DependencyCycle
 
     tasks = list(Task.all_objects.order_by("id")[:8])
     while len(tasks) < 8:
@@ -229,6 +231,22 @@ def test_edge_that_agrees_with_the_order_walks_nothing(make_task, user, django_a
     with django_assert_max_num_queries(8) as captured:
         services.dependency_add(task=later, depends_on=earlier, by=user)
     assert not any("RECURSIVE" in q["sql"] for q in captured.captured_queries)
+
+
+def test_adding_a_dependency_compiles_no_sql_once_warm(api, make_task, monkeypatch):
+    """The request's reads, the project lock with the duplicate check, the ranks and the
+    inserts are all statements built before (bench/PROFILE.md, tenth session)."""
+    a, b, c, d = (make_task(title=x) for x in "abcd")
+    assert api.post(f"/api/tasks/{b.pk}/dependencies/", {"depends_on": a.pk}, format="json").status_code == 201
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **kw: compiled.append(self) or original(self, *a, **kw))
+    r = api.post(f"/api/tasks/{d.pk}/dependencies/", {"depends_on": c.pk}, format="json")
+    assert r.status_code == 201, r.content
+    assert compiled == []
+    assert api.get(f"/api/tasks/{d.pk}/").json()["depends_on"] == [c.pk]
+    r = api.post(f"/api/tasks/{d.pk}/dependencies/", {"depends_on": c.pk}, format="json")
+    assert r.status_code == 400 and "already exists" in r.json()["error"]["details"]["depends_on"][0]
 
 
 def test_edge_against_the_order_moves_only_the_region_between(make_task, user):
