@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from contorl import ratelimits
 from contorl.accounts.permissions import IsSystemAdmin
+from contorl.renderers import FastJSONRenderer
 
 from . import selectors, services
 
@@ -129,7 +130,7 @@ FILTER_PARAMS = [
 class AuditLogViewSet(ratelimits.RateLimitedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = AuditLogSerializer
     permission_classes = [IsSystemAdmin]
-    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+    renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
     filter_backends: list = []
     rate_tiers = {"verify": ratelimits.HEAVY}
 
