@@ -29,7 +29,7 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
-from . import metrics
+from . import metrics, ws_frames
 from .accounts.tokens import SignedOut, signed_in_many
 from .errors import DomainError, RateLimited, ValidationFailed
 from .groupcommit import GroupCommit
@@ -257,12 +257,14 @@ class ContorlConsumer(AsyncWebsocketConsumer):
     # and handled in one go: channels' loop made a task and a wait() per message, per socket,
     # which was most of a fan-out frame's cost (bench/PROFILE.md, fourth session).
     LAYER_BATCH = 64
+    _write_frame = None  # contorl.ws_frames.direct_writer() of this socket's server, if any
 
     async def __call__(self, scope, receive, send):
         # channels' AsyncConsumer.__call__ (async consumers only), reading the layer in batches.
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
+        self._write_frame = ws_frames.direct_writer(send)
         sources = [receive]
         self._handling = self._layer_pending = False
         self._finishing: asyncio.Task | None = None
@@ -517,7 +519,10 @@ class ContorlConsumer(AsyncWebsocketConsumer):
             metrics.frame(self.endpoint, "out")
         if text_data is not None and not close:
             # What channels' two send layers do for a text frame, without them: this runs once
-            # per frame per socket (every fan-out frame).
+            # per frame per socket (every fan-out frame). Under daphne the frame's bytes go to
+            # the socket directly when nothing special applies (contorl.ws_frames).
+            if self._write_frame is not None and self._write_frame(text_data):
+                return
             await self.base_send({"type": "websocket.send", "text": text_data})
             return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
