@@ -69,11 +69,13 @@ class PreparedInsert(models.Model):
         abstract = True
 
     def _do_insert(self, manager, using, fields, returning_fields, raw):
-        key = (type(self), using, tuple(fields), tuple(returning_fields or ()), raw)
+        # The table is the manager's model's: a parent's row (multi-table inheritance) is
+        # inserted through the parent's manager with the parent's fields.
+        key = (manager.model, using, tuple(fields), tuple(returning_fields or ()), raw)
         try:
             plan = _INSERTS[key]
         except KeyError:
-            plan = _INSERTS[key] = _insert_plan(type(self), using, *key[2:])
+            plan = _INSERTS[key] = _insert_plan(*key)
         if plan is None:
             return super()._do_insert(manager, using, fields, returning_fields, raw)
         connection = connections[using]

@@ -62,6 +62,8 @@ def direct_writer(send):
     connections = server.connections
 
     def write(text: str) -> bool:
+        if not text:
+            return True  # daphne sends nothing for an empty text either
         if (
             protocol.state != _OPEN
             or protocol._perMessageCompress is not None

@@ -30,7 +30,7 @@ def _daphne_send(protocol, **details):
     return functools.partial(server.handle_reply, protocol)
 
 
-TEXTS = ["", '{"type": "message", "seq": 1}', "停機 " * 40, "x" * 125, "x" * 126, "y" * 65535, "z" * 70_000]
+TEXTS = ['{"type": "message", "seq": 1}', "停機 " * 40, "x" * 125, "x" * 126, "y" * 65535, "z" * 70_000]
 
 
 @pytest.mark.parametrize("text", TEXTS, ids=lambda t: f"{len(t.encode())} bytes")
@@ -66,6 +66,12 @@ def test_anything_but_the_plain_case_takes_daphnes_way(change):
     write = ws_frames.direct_writer(_daphne_send(protocol))
     change(protocol)
     assert write('{"type": "ping"}') is False
+    assert protocol.transport.value() == b""
+
+
+def test_an_empty_text_is_dropped_as_daphne_drops_it():
+    protocol = _open_socket()
+    assert ws_frames.direct_writer(_daphne_send(protocol))("") is True
     assert protocol.transport.value() == b""
 
 
