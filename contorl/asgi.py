@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import pprint
 from concurrent.futures import ThreadPoolExecutor
 
 import django
@@ -169,6 +170,28 @@ def _autobahn_formats_log_values_lazily() -> None:
 
     for module in (protocol, twisted_websocket):
         module.hltype = module.hlval = as_is
+    # Every new socket also pretty-printed its 30-odd settings for a debug line
+    # (WebSocketProtocol._connectionMade): 7% of daphne's time admitting sockets (bench/PROFILE.md,
+    # eleventh session). The text is now made only when a debug log writes it.
+    protocol.pformat = _PrettyWhenFormatted
+    protocol.Timings.__str__ = lambda timings: pprint.pformat(timings._timings)  # the module's other use
+
+
+class _PrettyWhenFormatted:
+    """pprint.pformat(value), computed when a log line formats it, not before."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __str__(self):
+        return pprint.pformat(self.value)
+
+    __repr__ = __str__
+
+    def __format__(self, spec):
+        return format(str(self), spec)
 
 
 _autobahn_formats_log_values_lazily()

@@ -75,6 +75,22 @@ def test_autobahn_log_values_are_not_formatted_per_frame():
     assert twisted_websocket.hlval(value) is value
 
 
+def test_a_new_sockets_settings_are_pretty_printed_only_when_logged():
+    """autobahn pretty-printed each new socket's settings for a debug line, logged or not."""
+    from pprint import pformat
+
+    from autobahn.websocket import protocol
+
+    settings_seen = [("openHandshakeTimeout", 5, "Factory"), ("autoPingInterval", 0, "Factory")]
+    lazy = protocol.pformat(settings_seen)
+    assert not isinstance(lazy, str)  # nothing formatted yet
+    assert f"{lazy}" == str(lazy) == repr(lazy) == pformat(settings_seen)
+    assert f"{lazy:>200}".strip() == pformat(settings_seen)
+    timings = protocol.Timings()
+    timings.track("onOpen")
+    assert str(timings) == pformat(timings._timings)  # Timings still prints as before
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_request_takes_one_thread_hop(monkeypatch):
