@@ -30,11 +30,12 @@ from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
 from . import metrics, ws_frames
-from .accounts.tokens import SignedOut, signed_in_many
+from .accounts.tokens import SignedOut, signed_in, signed_in_many
 from .errors import DomainError, RateLimited, ValidationFailed
 from .groupcommit import GroupCommit
 from .parsers import contains_nul, depth_exceeds, max_depth
 from .payloads import FrameEncoder
+from .prepared import whole_id
 
 log = logging.getLogger("contorl.ws")
 
@@ -67,46 +68,41 @@ def origin_validator(application):
 _CHECK_SHARDS = 4
 
 
-async def user_from_token(token: str):
-    """(user, the token's `iat`) for a valid, unrevoked access token of an active user; else (None, None)."""
-    return await TOKEN_CHECKS.call(hash(token) % _CHECK_SHARDS, token)
-
-
-def _users_from_tokens(_shard, tokens: list[str]) -> list[tuple]:
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import ValidationError
+def token_identity(token: str) -> tuple[int, float | None] | None:
+    """(user id, `iat`) that a valid access token names (signature, expiry, type), or None.
+    No database: the account itself is read with the socket's admission (signed_in_user(),
+    or an endpoint's own admission read)."""
     from rest_framework_simplejwt.exceptions import TokenError
     from rest_framework_simplejwt.settings import api_settings
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from .accounts.tokens import revoked
+    try:
+        access = AccessToken(token)
+    except TokenError:
+        return None
+    user_id = whole_id(access.get(api_settings.USER_ID_CLAIM))  # a malformed claim matches nobody
+    return None if user_id is None else (user_id, access.get("iat"))
 
-    claims = []
-    for token in tokens:
-        try:
-            claims.append(AccessToken(token))
-        except TokenError:
-            claims.append(None)
-    model = get_user_model()
 
-    def user_id(access):
-        try:  # the claim is a string in the token; a malformed one matches nobody
-            return model._meta.pk.to_python(access.get(api_settings.USER_ID_CLAIM))
-        except ValidationError:
-            return None
+async def signed_in_user(user_id: int, issued_at: float | None):
+    """The account of a token's user if it may sign in (active, token not signed out since); else None."""
+    return await TOKEN_CHECKS.call(user_id % _CHECK_SHARDS, (user_id, issued_at))
 
-    ids = [user_id(access) if access is not None else None for access in claims]
-    found = model.objects.filter(pk__in={i for i in ids if i is not None}, is_active=True).order_by()
+
+def _accounts_signed_in(_shard, sockets: list[tuple[int, float | None]]) -> list:
+    from django.contrib.auth import get_user_model
+
+    found = get_user_model().objects.filter(pk__in={user_id for user_id, _iat in sockets}, is_active=True).order_by()
     users = {user.pk: user for user in found}
     outcomes, handed_out = [], set()
-    for access, uid in zip(claims, ids, strict=True):
-        user = users.get(uid)
-        if user is None or revoked(user, access):
-            outcomes.append((None, None))
+    for user_id, issued_at in sockets:
+        user = users.get(user_id)
+        if user is None or not signed_in(True, user.tokens_valid_after, issued_at):
+            outcomes.append(None)
             continue
         # Each socket keeps its own user object (permission caches live on it).
-        outcomes.append((copy.copy(user) if user.pk in handed_out else user, access.get("iat")))
-        handed_out.add(user.pk)
+        outcomes.append(copy.copy(user) if user_id in handed_out else user)
+        handed_out.add(user_id)
     return outcomes
 
 
@@ -146,7 +142,7 @@ def _signed_in_batch(_shard, sockets: list[tuple[int, float | None]]) -> list[bo
 
 
 # Read-only checks: off the shared sync thread, so the checks of many sockets overlap.
-TOKEN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_users_from_tokens))
+TOKEN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_accounts_signed_in))
 SIGN_IN_CHECKS = GroupCommit(lambda _shard: off_shared_thread(_signed_in_batch))
 
 
@@ -237,8 +233,23 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         or hidden from the user alike (never 4403, which would confirm the id exists)."""
         raise NotImplementedError
 
-    async def groups_for(self, user) -> list[str]:
+    async def groups_for(self, user_id: int) -> list[str]:
+        """The groups this socket listens to. They are joined before the socket is admitted
+        (a refused socket leaves them again, having been sent nothing), so a read made during
+        admission is never older than the first frame the socket gets."""
         return []
+
+    async def admission(self, user_id: int, issued_at: float | None, user) -> tuple[object | None, int | None]:
+        """(the account, None to admit it or a close code), read once the groups are joined.
+        `user` is the session's account, or None for a token's (`user_id`, `issued_at`): that
+        account is read here and must still be signed in, else 4401. By default the account,
+        then authorize(); an endpoint whose own read can carry the account overrides this
+        (rooms: one read signs in and admits)."""
+        if user is None:
+            user = await signed_in_user(user_id, issued_at)
+            if user is None:
+                return None, CLOSE_UNAUTHENTICATED
+        return user, await self.authorize(user)
 
     async def on_ready(self) -> None:
         """Called once the user is admitted and has joined its groups."""
@@ -372,7 +383,7 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         metrics.ws_opened(self.endpoint)
         scope_user = self.scope.get("user")
         if scope_user is not None and scope_user.is_authenticated:
-            await self._admit(scope_user)
+            await self._admit(scope_user.pk, None, scope_user)
         else:
             self._deadline = asyncio.create_task(self._auth_deadline())
             self._tasks.append(self._deadline)
@@ -393,24 +404,27 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             await self.close(CLOSE_TIMEOUT)
 
-    async def _admit(self, user) -> None:
-        code = await self.authorize(user)
+    async def _admit(self, user_id: int, issued_at: float | None, user=None) -> None:
+        # Joined first: whatever the admission reads (a room's last seq, a board's state) is
+        # then covered by the frames that follow. Until admitted (self.user) the socket's
+        # frames wait in its queue; a refused socket's are dropped with it.
+        for group in [*await self.groups_for(user_id), *self._sign_out_groups(user_id)]:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        user, code = await self.admission(user_id, issued_at, user)
         if code is not None:
             await self.close(code)
             return
         self.user = user
-        for group in [*await self.groups_for(user), *self._sign_out_groups(user)]:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         await self.on_ready()
 
-    def _sign_out_groups(self, user) -> list[str]:
+    def _sign_out_groups(self, user_id: int) -> list[str]:
         """Groups through which signing out (one session, or everywhere) closes this socket."""
         from .accounts.sessions import session_group, user_sockets_group
         from .accounts.sessions_models import key_hash
 
-        groups = [user_sockets_group(user.pk)]
+        groups = [user_sockets_group(user_id)]
         session = self.scope.get("session")
         session_key = getattr(session, "session_key", None) if session is not None else None
         if session_key:
@@ -506,12 +520,12 @@ class ContorlConsumer(AsyncWebsocketConsumer):
         if frame["type"] != "auth" or not isinstance(token, str) or len(token) > 4096:
             await self.close(CLOSE_UNAUTHENTICATED)
             return
-        user, issued_at = await user_from_token(token)
-        if user is None:
+        identity = token_identity(token)
+        if identity is None:
             await self.close(CLOSE_UNAUTHENTICATED)
             return
-        self.token_issued_at = issued_at
-        await self._admit(user)
+        user_id, self.token_issued_at = identity
+        await self._admit(user_id, self.token_issued_at)
 
     # --- outgoing ----------------------------------------------------------------------
     async def send(self, text_data=None, bytes_data=None, close=False):

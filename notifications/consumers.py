@@ -24,8 +24,8 @@ class NotificationConsumer(ContorlConsumer):
     async def authorize(self, user):
         return None  # every signed-in user has a feed; it only ever carries their own rows
 
-    async def groups_for(self, user):
-        return [events.user_group(user.pk)]
+    async def groups_for(self, user_id):
+        return [events.user_group(user_id)]
 
     async def on_ready(self):
         snapshot = await off_shared_thread(selectors.unread_snapshot)(self.user.pk)

@@ -1,6 +1,7 @@
 """/ws/rooms/{id}/: chat frames in, room events out. Business rules live in services."""
 
 import asyncio
+import functools
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +12,7 @@ from contorl.accounts.tokens import SignedOut
 from contorl.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHENTICATED,
     ContorlConsumer,
     off_shared_thread,
 )
@@ -19,7 +21,7 @@ from contorl.events import make_frame, room_group
 from contorl.groupcommit import GroupCommit, ThreadDrainedGroupCommit
 
 from . import payloads, presence, selectors, services
-from .permissions import last_seqs_and_roles, role_of
+from .permissions import admissions, last_seqs_and_roles, role_of
 
 RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
@@ -42,18 +44,20 @@ def _in_send_thread(func):
     return off_shared_thread(func, executor=_SEND_POOL)
 
 
-def _admission(room_id: int, user) -> tuple[int | None, int]:
-    """(close code or None, the room's last seq). Not a member: 4404 like a missing room
-    (REST answers 404 too), so the close code does not confirm that the room exists."""
-    return _admissions(None, [(room_id, user)])[0]
-
-
-def _admissions(_shard, pairs: list[tuple[int, object]]) -> list[tuple[int | None, int]]:
-    """_admission() for the (room id, user) pairs of sockets connecting together: one read."""
-    return [
-        (CLOSE_NOT_FOUND, 0) if last_seq is None or role is None else (None, last_seq)
-        for last_seq, role in last_seqs_and_roles(pairs)
-    ]
+def _admissions(_shard, sockets: list[tuple[int, int, float | None, object | None]]) -> list[tuple]:
+    """For each connecting socket's (room id, user id, token iat, session account or None): (the
+    account, None to admit it or a close code, the room's last seq). 4401 for an account that
+    may not sign in; 4404 for a room the account may not see, missing or not (REST answers 404
+    too), so the close code does not confirm that the room exists. One read for all of them."""
+    outcomes = []
+    for account, last_seq, role in admissions(sockets):
+        if account is None:
+            outcomes.append((None, CLOSE_UNAUTHENTICATED, 0))
+        elif role is None:
+            outcomes.append((account, CLOSE_NOT_FOUND, 0))
+        else:
+            outcomes.append((account, None, last_seq))
+    return outcomes
 
 
 def _send_batch(room_id: int, sends: list[tuple]) -> list:
@@ -200,15 +204,24 @@ class RoomConsumer(ContorlConsumer):
     # frames to its client. (A resume stays in line: it must not overlap live frames.)
     detached_frames = ("message",)
 
-    async def authorize(self, user):
-        self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+    @functools.cached_property
+    def room_id(self) -> int:
+        return int(self.scope["url_route"]["kwargs"]["room_id"])
+
+    async def groups_for(self, user_id):
+        return [room_group(self.room_id)]
+
+    async def admission(self, user_id, issued_at, user):
+        # The token's account, its role and the room's last seq in one read (made after the
+        # socket joined the room's group, so every message past that seq reaches it live).
         self.replayed: set[int] = set()
         self.live_seqs: set[int] = set()
-        code, self.admitted_seq = await ADMISSIONS.call(user.pk % _SHARDS, (self.room_id, user))
-        return code
-
-    async def groups_for(self, user):
-        return [room_group(self.room_id)]
+        self.newest_live = 0
+        account, code, self.admitted_seq = await ADMISSIONS.call(
+            user_id % _SHARDS, (self.room_id, user_id, issued_at, user)
+        )
+        self.fresh_seq = self.admitted_seq
+        return account, code
 
     async def on_ready(self):
         # Tell the client it is in (and where the stream stands) before anything else, so
@@ -223,10 +236,12 @@ class RoomConsumer(ContorlConsumer):
     async def on_resync(self):
         # Only the frame: presence for this socket is already counted. The client resumes
         # from its own last seq; the one here is where the stream stands now.
-        code, last_seq = await ADMISSIONS.call(self.user.pk % _SHARDS, (self.room_id, self.user))
+        socket = (self.room_id, self.user.pk, self.token_issued_at, self.user)
+        _account, code, last_seq = await ADMISSIONS.call(self.user.pk % _SHARDS, socket)
         if code is not None:
             await self.close(code)
             return
+        self.fresh_seq = last_seq
         await self.send_frame({"type": "ready", "data": {"room": self.room_id, "last_seq": last_seq}})
 
     async def on_leave(self):
@@ -253,6 +268,15 @@ class RoomConsumer(ContorlConsumer):
         last_seq = frame.get("last_seq")
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
             raise ValidationFailed.field("last_seq", "A whole number >= 0 is required.")
+        fresh, self.fresh_seq = self.fresh_seq, None
+        if fresh is not None and last_seq >= fresh:
+            # The resume that follows a ready, from a client that has everything up to it (the
+            # usual reconnect): the ready's own read, made after the socket joined the room's
+            # group and with the sign-in checked, said where the stream stood, and every
+            # message since reaches this socket live (some may have already). Nothing to read.
+            newest = max(fresh, self.newest_live)
+            await self.send_frame({"type": "resumed", "seq": newest, "data": {"seq": newest}})
+            return
         after = last_seq
         while True:
             resume = (self.room_id, self.user, after, self.token_issued_at)
@@ -283,4 +307,5 @@ class RoomConsumer(ContorlConsumer):
             if len(self.live_seqs) > LIVE_SEQ_MEMORY:
                 self.live_seqs.clear()
             self.live_seqs.add(seq)
+            self.newest_live = max(self.newest_live, seq)
         await super().event_message(event)

@@ -4,9 +4,13 @@ Members see a room; owners and editors write; viewers read only. System admins a
 owners everywhere. An archived room is read-only for everyone (only its status can change).
 """
 
+import copy
 import functools
 
-from contorl.accounts.tokens import signed_in_known
+from django.contrib.auth import get_user_model
+from django.db.models import F
+
+from contorl.accounts.tokens import signed_in, signed_in_known
 from contorl.errors import Forbidden, NotFound
 from contorl.prepared import PreparedLookup, numbered
 
@@ -113,6 +117,57 @@ def last_seqs_and_roles(pairs: list[tuple[int, object]], *, issued_at: list | No
     return [
         (*answer, still_in) for answer, still_in in zip(answers, _still_signed_in(pairs, issued_at, found), strict=True)
     ]
+
+
+def admissions(sockets: list[tuple[int, int, float | None, object | None]]) -> list[tuple]:
+    """(account, the room's last seq, role) for each connecting socket's (room id, user id,
+    token iat, account): the account is the session's, or None for a token, whose account is
+    read here. The account comes back None when it may not sign in (missing, inactive, or the
+    token signed out since, as signed_in()); the seq and role are None when the account may not
+    see the room (a missing room, or neither a member nor an admin), so nothing tells the two
+    apart. A socket thus signs in and is admitted in one read: the memberships with their
+    accounts and rooms. Sockets without a membership cost one more query for their accounts
+    (all of them together), and admins among them one for their rooms."""
+    if not sockets:
+        return []
+    members = {
+        (member.room_id, member.user_id): member
+        for member in RoomMember.objects.filter(
+            room_id__in={room_id for room_id, *_rest in sockets},
+            user_id__in={user_id for _room, user_id, *_ in sockets},
+        )
+        .select_related("user")
+        .annotate(room_last_seq=F("room__last_seq"))
+        .order_by()  # the default order (by username) would sort by a joined column for nothing
+    }
+    others = {user_id for room_id, user_id, _iat, known in sockets if (room_id, user_id) not in members and not known}
+    accounts = {user.pk: user for user in get_user_model().objects.filter(pk__in=others).order_by()} if others else {}
+    answers, handed_out = [], set()
+    for room_id, user_id, issued_at, known in sockets:
+        member = members.get((room_id, user_id))
+        account = known or (member.user if member is not None else accounts.get(user_id))
+        if account is None or not signed_in(account.is_active, account.tokens_valid_after, issued_at):
+            answers.append((None, None, None))
+            continue
+        if member is None and known is None:
+            # Each socket keeps its own account object (permission caches live on it).
+            account = copy.copy(account) if user_id in handed_out else account
+            handed_out.add(user_id)
+        answers.append((account, member.room_last_seq, member.role) if member is not None else (account, None, None))
+    admins = [
+        index
+        for index, ((room_id, *_rest), (account, _seq, role)) in enumerate(zip(sockets, answers, strict=True))
+        if role is None and account is not None and is_admin(account)
+    ]
+    if admins:  # admins act as owners in rooms they are not members of
+        seqs = dict(
+            Room.objects.filter(pk__in={sockets[i][0] for i in admins}).order_by().values_list("pk", "last_seq")
+        )
+        for index in admins:
+            room_id, account = sockets[index][0], answers[index][0]
+            if room_id in seqs:
+                answers[index] = (account, seqs[room_id], Role.OWNER)
+    return answers
 
 
 def _still_signed_in(pairs: list[tuple[int, object]], issued_at: list, found: dict) -> list[bool]:

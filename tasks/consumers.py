@@ -6,6 +6,8 @@ may not see closes 4404 like a missing one. A membership removal kicks the socke
 the base class's `access.revoked` handler.
 """
 
+import functools
+
 from contorl.consumers import CLOSE_NOT_FOUND, ContorlConsumer, off_shared_thread
 from contorl.events import project_group
 
@@ -33,11 +35,14 @@ def _authorize(project_id: int, user) -> int | None:
 class ProjectConsumer(ContorlConsumer):
     client_frames = ()  # clients only listen (and answer pings)
 
+    @functools.cached_property
+    def project_id(self) -> int:
+        return int(self.scope["url_route"]["kwargs"]["project_id"])
+
     async def authorize(self, user):
-        self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
         return await off_shared_thread(_authorize)(self.project_id, user)  # admissions in parallel
 
-    async def groups_for(self, user):
+    async def groups_for(self, user_id):
         return [project_group(self.project_id)]
 
     async def on_ready(self):

@@ -242,6 +242,9 @@ async def test_frames_for_a_socket_busy_resuming_queue_behind_the_replay(
     from rooms import consumers, services
 
     room, comm = await _room_socket(settings, user, other_user)
+    # The first resume after `ready` is answered from the ready's own read; the one below reads.
+    await comm.send_json_to({"type": "resume", "last_seq": 10**9})
+    assert [f["type"] for f in await _messages(comm, 1)] == ["resumed"]
     before = [
         (await database_sync_to_async(services.message_send)(room=room, by=other_user, content=f"before {n}"))[0].seq
         for n in range(3)

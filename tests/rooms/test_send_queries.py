@@ -39,22 +39,46 @@ def test_a_batch_of_sends_makes_the_queries_of_one(user, make_user):
     assert len(sent.captured_queries) == SEND_QUERIES[connection.vendor]
 
 
-def test_admission_and_resume_read_the_room_and_the_role_in_one_query(
-    user, carol, make_user, django_assert_num_queries
-):
-    from rooms.consumers import CLOSE_NOT_FOUND, _admission, _replay
+def test_a_token_socket_signs_in_and_is_admitted_in_one_query(user, carol, make_user, django_assert_num_queries):
+    """The token's account, its membership and the room's last seq come in one read; only a
+    socket without a membership costs more (its account, and an admin's room)."""
+    import time
+
+    from rooms.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, _admissions
 
     room = make_room(user, members=[(carol, "viewer")])
     sent, _ = services.message_send(room=room, by=user, content="line 2 stopped", client_id="a")
+    now = time.time()
     with django_assert_num_queries(1):
-        assert _admission(room.pk, carol) == (None, sent.seq)
+        [(account, code, last_seq)] = _admissions(None, [(room.pk, carol.pk, now, None)])
+    assert (account.pk, code, last_seq) == (carol.pk, None, sent.seq)
+    with django_assert_num_queries(1):  # a session's account is the one the session gave
+        assert _admissions(None, [(room.pk, carol.pk, None, carol)]) == [(carol, None, sent.seq)]
     outsider = make_user(username="outsider")
-    with django_assert_num_queries(1):
-        assert _admission(room.pk, outsider) == (CLOSE_NOT_FOUND, 0)
-    with django_assert_num_queries(1):
-        assert _admission(room.pk + 1000, carol) == (CLOSE_NOT_FOUND, 0)
+    with django_assert_num_queries(2):
+        [(account, code, _seq)] = _admissions(None, [(room.pk, outsider.pk, now, None)])
+    assert (account.pk, code) == (outsider.pk, CLOSE_NOT_FOUND)
+    with django_assert_num_queries(2):  # a missing room looks the same as a hidden one
+        [(_account, code, _seq)] = _admissions(None, [(room.pk + 1000, carol.pk, now, None)])
+    assert code == CLOSE_NOT_FOUND
     admin = make_user(username="boss", is_system_admin=True)
-    assert _admission(room.pk, admin) == (None, sent.seq)  # admins act as owners without a membership
+    with django_assert_num_queries(3):  # admins act as owners without a membership: the room's own row
+        [(account, code, last_seq)] = _admissions(None, [(room.pk, admin.pk, now, None)])
+    assert (account.pk, code, last_seq) == (admin.pk, None, sent.seq)
+    type(carol).objects.filter(pk=carol.pk).update(tokens_valid_after=django_now())
+    with django_assert_num_queries(1):  # a token from before a sign-out everywhere: 4401 from the same read
+        assert _admissions(None, [(room.pk, carol.pk, now - 60, None)]) == [(None, CLOSE_UNAUTHENTICATED, 0)]
+    type(carol).objects.filter(pk=carol.pk).update(is_active=False)
+    assert _admissions(None, [(room.pk, carol.pk, now + 60, None)]) == [(None, CLOSE_UNAUTHENTICATED, 0)]
+    assert _admissions(None, [(room.pk, 10**9, now, None)]) == [(None, CLOSE_UNAUTHENTICATED, 0)]
+
+
+def test_a_resume_reads_the_room_and_the_role_in_one_query(user, carol, make_user, django_assert_num_queries):
+    from rooms.consumers import _replay
+
+    room = make_room(user, members=[(carol, "viewer")])
+    sent, _ = services.message_send(room=room, by=user, content="line 2 stopped", client_id="a")
+    outsider = make_user(username="outsider")
     batch, latest = _replay(room.pk, carol, sent.seq - 1)
     assert [m["seq"] for m in batch] == [sent.seq] and latest == sent.seq
     with django_assert_num_queries(1):  # a client that missed nothing: no message read
@@ -96,13 +120,20 @@ def test_admissions_and_resumes_of_many_sockets_read_once(user, carol, make_user
     rooms = [make_room(user, members=[(carol, "viewer"), *[(r, "viewer") for r in readers]]) for _ in range(3)]
     seqs = [services.message_send(room=r, by=user, content="warm-up", client_id=f"w{r.pk}")[0].seq for r in rooms]
     outsider = make_user(username="outsider")
-    pairs = [(r.pk, reader) for r in rooms for reader in readers] + [(rooms[0].pk, outsider), (10**6, carol)]
-    with django_assert_num_queries(1):  # 20 sockets, 3 rooms: one read
-        outcomes = _admissions(None, pairs)
-    assert outcomes == [(None, seq) for seq in seqs for _reader in readers] + [(CLOSE_NOT_FOUND, 0)] * 2
+    sockets = [(r.pk, reader.pk, None, None) for r in rooms for reader in readers]
+    with django_assert_num_queries(1):  # 18 sockets, 3 rooms: one read
+        outcomes = _admissions(None, sockets)
+    assert [(account.pk, code, seq) for account, code, seq in outcomes] == [
+        (reader.pk, None, seq) for seq in seqs for reader in readers
+    ]
+    assert len({id(account) for account, _code, _seq in outcomes}) == 18  # each socket its own account object
+    with django_assert_num_queries(2):  # sockets without a membership: their accounts in one more read
+        outcomes = _admissions(None, [*sockets, (rooms[0].pk, outsider.pk, None, None), (10**6, carol.pk, None, None)])
+    assert [code for _account, code, _seq in outcomes] == [None] * 18 + [CLOSE_NOT_FOUND] * 2
     admin = make_user(username="boss", is_system_admin=True)
-    with django_assert_num_queries(2):  # an admin without a membership: the room's own row
-        assert _admissions(None, [(rooms[1].pk, admin), (rooms[1].pk, carol)]) == [(None, seqs[1])] * 2
+    with django_assert_num_queries(3):  # an admin without a membership: the room's own row
+        outcomes = _admissions(None, [(rooms[1].pk, admin.pk, None, None), (rooms[1].pk, carol.pk, None, None)])
+    assert [(code, seq) for _account, code, seq in outcomes] == [(None, seqs[1])] * 2
     resumes = [(r.pk, carol, seq, None) for r, seq in zip(rooms, seqs, strict=True)]
     with django_assert_num_queries(1):  # nobody missed anything: no message read; sign-in in the same read
         assert _replays(None, resumes) == [([], seq) for seq in seqs]
@@ -133,10 +164,8 @@ def test_the_socket_paths_lookups_sort_nothing(user, carol):
     """Sends, sign-in re-checks and admissions look rows up by id: a model's default order
     (members by username, messages by seq) would make Django match ORDER BY terms against
     every selected column, and joined the users table just to sort memberships."""
-    from rest_framework_simplejwt.tokens import AccessToken
-
     from contorl.accounts.tokens import signed_in_many
-    from contorl.consumers import _users_from_tokens
+    from contorl.consumers import _accounts_signed_in
     from rooms.consumers import _admissions, _replays
 
     room = make_room(user, members=[(carol, "editor")])
@@ -144,9 +173,9 @@ def test_the_socket_paths_lookups_sort_nothing(user, carol):
     with CaptureQueriesContext(connection) as ran:
         _send_batch(room.pk, [(carol, None, {"content": "belt 2 slipping", "client_id": "c1"})])
         signed_in_many([(carol.pk, None)])
-        _admissions(None, [(room.pk, carol)])
+        _admissions(None, [(room.pk, carol.pk, None, None)])
         _replays(None, [(room.pk, carol, 10**6, None)])
-        _users_from_tokens(None, [str(AccessToken.for_user(carol))])
+        _accounts_signed_in(None, [(carol.pk, None)])
     sorted_queries = [q["sql"] for q in ran.captured_queries if "ORDER BY" in q["sql"]]
     assert sorted_queries == []
 

@@ -135,6 +135,111 @@ async def test_disconnect_others_send_resume_gets_each_once_in_order(db_room, us
         await c.disconnect()
 
 
+async def token_socket(room_id, user):
+    """A socket that signs in by token frame (no session): the account is read with the admission."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = await database_sync_to_async(lambda: str(AccessToken.for_user(user)))()
+    comm = WebsocketCommunicator(APP, f"/ws/rooms/{room_id}/")
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_json_to({"type": "auth", "token": token})
+    return comm
+
+
+def counting(monkeypatch, outbox):
+    """Count the calls that reach `outbox` (a GroupCommit) and pass them on."""
+    calls = []
+    real = outbox.call
+
+    async def call(key, item):
+        calls.append(item)
+        return await real(key, item)
+
+    monkeypatch.setattr(outbox, "call", call)
+    return calls
+
+
+async def test_a_message_stored_during_admission_reaches_the_socket_once_with_no_resume_read(
+    db_room, user, carol, monkeypatch
+):
+    """The socket joins the room's group before its admission reads the room's last seq, so a
+    message stored just after that read still reaches it live; the resume that follows `ready`
+    is then answered from the ready's own read, without another."""
+    from rooms import consumers
+
+    sent = []
+    real_admission = consumers.ADMISSIONS.call
+
+    async def admission_then_a_message(key, item):
+        answer = await real_admission(key, item)  # read: a message stored now is past its seq
+        message, _ = await database_sync_to_async(services.message_send)(room=db_room, by=user, content="pump 4")
+        sent.append(message.seq)
+        return answer
+
+    monkeypatch.setattr(consumers.ADMISSIONS, "call", admission_then_a_message)
+    resumes = counting(monkeypatch, consumers.RESUMES)
+    comm = await token_socket(db_room.pk, carol)
+    ready = await next_of(comm, "ready")
+    assert ready["data"]["last_seq"] == sent[0] - 1
+    await comm.send_json_to({"type": "resume", "last_seq": ready["data"]["last_seq"]})
+    seen = set()
+    frames = await frames_until(comm, lambda f: seen.add(f["type"]) or {"message", "resumed"} <= seen)
+    while not await comm.receive_nothing(timeout=0.2):
+        frames.append(await comm.receive_json_from())
+    assert [f["seq"] for f in frames if f["type"] == "message"] == sent  # live, once
+    # Before or after `resumed` (through Redis it may well come after), which says where the
+    # stream stood: at the ready's read, or at the message if it was already out.
+    resumed = next(f for f in frames if f["type"] == "resumed")
+    assert resumed["seq"] in (sent[0] - 1, sent[0])
+    assert resumes == []
+    await comm.disconnect()
+
+
+async def test_only_the_first_resume_after_ready_skips_the_read(db_room, user, carol, monkeypatch):
+    """A later resume, or one from a client that is behind, reads (and replays) as always."""
+    from rooms import consumers
+
+    earlier, _ = await database_sync_to_async(services.message_send)(room=db_room, by=user, content="belt 1")
+    resumes = counting(monkeypatch, consumers.RESUMES)
+    behind = await connect(db_room.pk, carol)
+    await behind.send_json_to({"type": "resume", "last_seq": earlier.seq - 1})
+    frames = await frames_until(behind, lambda f: f["type"] == "resumed")
+    stream = [(f["type"], f.get("seq")) for f in frames if f["type"] in ("message", "resumed")]
+    assert stream == [("message", earlier.seq), ("resumed", earlier.seq)]
+    assert len(resumes) == 1
+    comm = await connect(db_room.pk, user)
+    for _ in range(2):
+        await comm.send_json_to({"type": "resume", "last_seq": earlier.seq})
+        assert (await next_of(comm, "resumed"))["seq"] == earlier.seq
+    assert len(resumes) == 2  # the first of the two came from the ready's read
+    for c in (behind, comm):
+        await c.disconnect()
+
+
+async def test_a_refused_socket_hears_nothing_of_the_room_and_leaves_its_groups(db_room, user, other_user, monkeypatch):
+    """A refused socket has joined the room's group before its read: what reaches it meanwhile
+    is dropped with it, and it leaves every group it joined."""
+    from channels.layers import get_channel_layer
+
+    from rooms import consumers
+
+    real_admission = consumers.ADMISSIONS.call
+
+    async def admission_then_a_message(key, item):
+        answer = await real_admission(key, item)
+        await database_sync_to_async(services.message_send)(room=db_room, by=user, content="confidential")
+        return answer
+
+    monkeypatch.setattr(consumers.ADMISSIONS, "call", admission_then_a_message)
+    comm = await token_socket(db_room.pk, other_user)
+    out = await comm.receive_output(timeout=3)
+    assert out == {"type": "websocket.close", "code": 4404}  # nothing before it: the message was dropped
+    await comm.disconnect()  # what daphne reports once the close is done
+    layer = get_channel_layer()
+    assert all(not members for members in layer.groups.values()), layer.groups
+
+
 async def test_resume_with_bad_last_seq_is_an_error_frame(db_room, user):
     a = await connect(db_room.pk, user)
     await a.send_json_to({"type": "resume", "last_seq": "nope"})
