@@ -141,7 +141,7 @@ class _Shard(RedisSingleShardConnection):
             name = name.decode()
         layer = self.channel_layer
         if name in layer.channels:
-            layer.deliver(name, data)
+            layer.deliver(name, layer.channel_layer.deserialize(data))
         elif name in layer.groups:
             layer.deliver_to_group(list(layer.groups[name]), data)
 
@@ -178,50 +178,68 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
     async def send(self, channel, message):
         if channel in self.channels and not self._get_shard(channel)._subscribed(channel):
-            self.deliver(channel, self.channel_layer.serialize(message))  # a local channel
+            # A local channel: the message as a subscriber would have it (a copy, through the
+            # same encoding), so the sender may go on changing its own dict.
+            serializer = self.channel_layer
+            self.deliver(channel, serializer.deserialize(serializer.serialize(message)))
             return
         await super().send(channel, message)
 
-    def deliver(self, channel: str, data: bytes) -> None:
+    async def receive(self, channel):
+        """channels_redis's receive, for queues that hold messages already decoded (once per
+        group message, not once per socket: deliver_to_group)."""
+        if channel not in self.channels:
+            await self._subscribe_to_channel(channel)
+        queue = self.channels[channel]
+        try:
+            return await queue.get()
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
+            # As channels_redis: a receive cancelled means its consumer is leaving.
+            if channel in self.channels:
+                del self.channels[channel]
+                try:
+                    await self._get_shard(channel).unsubscribe(channel)
+                except BaseException:
+                    log.exception("could not unsubscribe %s", channel)
+            raise
+
+    def deliver(self, channel: str, message: dict) -> None:
         queue = self.channels.get(channel)
         if queue is None:
             return
         if queue.qsize() >= self.capacity:
             self._overflow(channel, queue)
-        queue.put_nowait(data)
+        queue.put_nowait(message)
 
     def deliver_to_group(self, channels: list[str], data: bytes) -> None:
         """One group message to the group's local sockets: decoded once, handed straight to
-        each socket whose sink takes it, queued for the others."""
-        message = None
+        each socket whose sink takes it, queued for the others (the same dict for all of them:
+        read it, never change it)."""
+        message = self.channel_layer.deserialize(data)
         for channel in channels:
             sink = self.sinks.get(channel)
             queue = self.channels.get(channel)
-            if sink is not None and queue is not None and queue.empty():
-                if message is None:
-                    message = self.channel_layer.deserialize(data)
-                if sink(message):
-                    continue
-            self.deliver(channel, data)
+            if sink is not None and queue is not None and queue.empty() and sink(message):
+                continue
+            self.deliver(channel, message)
 
     def _overflow(self, channel: str, queue: asyncio.Queue) -> None:
         kept = []
         while not queue.empty():
-            raw = queue.get_nowait()
-            if self.channel_layer.deserialize(raw).get("type") not in DATA_TYPES | {RESYNC["type"]}:
-                kept.append(raw)
-        for raw in kept:
-            queue.put_nowait(raw)
-        queue.put_nowait(self.channel_layer.serialize(RESYNC))
+            message = queue.get_nowait()
+            if message.get("type") not in DATA_TYPES | {RESYNC["type"]}:
+                kept.append(message)
+        for message in kept:
+            queue.put_nowait(message)
+        queue.put_nowait(RESYNC)
         self.resyncs += 1
         log.warning("socket %s fell %s messages behind: resync instead of a backlog", channel, self.capacity)
 
     def resync_all(self) -> None:
         """After a re-subscribe: whatever was published meanwhile is lost here, so every local
         socket rereads its state."""
-        raw = self.channel_layer.serialize(RESYNC)
         for queue in self.channels.values():
-            queue.put_nowait(raw)
+            queue.put_nowait(RESYNC)
         self.resyncs += len(self.channels)
         log.warning("channel layer re-subscribed after a Redis disconnect: %s sockets resync", len(self.channels))
 
@@ -285,7 +303,7 @@ class PubSubLayer(RedisPubSubChannelLayer):
         queue = self._get_layer().channels.get(channel)
         ready = []
         while queue is not None and len(ready) < limit and not queue.empty():
-            ready.append(self.deserialize(queue.get_nowait()))
+            ready.append(queue.get_nowait())
         return ready
 
     def _get_layer(self):
