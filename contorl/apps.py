@@ -10,10 +10,11 @@ class ContorlConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from . import api_fields, metrics
-        from .accounts import sessions  # noqa: F401  (connects the sign-in/out receivers)
+        from .accounts import sessions, tokens  # noqa: F401  (sessions connects the sign-in/out receivers)
 
         # DRF fields read input as the schema says, not by HTML-form habits (contorl/api_fields.py).
         api_fields.install()
+        tokens.check_signing_keys_once()
 
         if settings.METRICS_ENABLED:
             connection_created.connect(metrics.install_db_timer, dispatch_uid="contorl.metrics.db")

@@ -2,6 +2,8 @@
 token issued before that stamp is refused by the API, the refresh endpoint and the sockets
 (access tokens would otherwise live on for 15 minutes and refresh tokens for 7 days)."""
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -111,3 +113,19 @@ class RevocableJWTScheme(SimpleJWTScheme):
 
     target_class = JWTAuthentication
     name = "jwtAuth"
+
+
+def check_signing_keys_once() -> None:
+    """PyJWT vets an HMAC key on every decode: it tries to load it as a DER key and a DER
+    certificate, then parses it as JSON, to refuse an asymmetric key used as a shared secret.
+    For our one or two keys (SIGNING_KEY, and a VERIFYING_KEY if set) that came to 40% of
+    checking a token, on every API request and every socket's sign-in (bench/PROFILE.md,
+    eleventh session). The outcome depends on the key alone, so it is kept per key: a key it
+    refuses is still refused (an error is never kept), each time."""
+    from jwt.algorithms import HMACAlgorithm
+
+    if getattr(HMACAlgorithm.prepare_key, "_contorl_once_per_key", False):
+        return
+    prepare = functools.lru_cache(maxsize=8)(HMACAlgorithm.prepare_key)
+    prepare._contorl_once_per_key = True
+    HMACAlgorithm.prepare_key = prepare
