@@ -149,10 +149,11 @@ def admissions(sockets: list[tuple[int, int, float | None, object | None]]) -> l
         if account is None or not signed_in(account.is_active, account.tokens_valid_after, issued_at):
             answers.append((None, None, None))
             continue
-        if member is None and known is None:
-            # Each socket keeps its own account object (permission caches live on it).
-            account = copy.copy(account) if user_id in handed_out else account
-            handed_out.add(user_id)
+        if known is None:
+            # Each socket keeps its own account object (permission caches live on it), also
+            # when the same account connects twice in a batch.
+            account = copy.copy(account) if id(account) in handed_out else account
+            handed_out.add(id(account))
         answers.append((account, member.room_last_seq, member.role) if member is not None else (account, None, None))
     admins = [
         index

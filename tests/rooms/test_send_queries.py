@@ -127,6 +127,8 @@ def test_admissions_and_resumes_of_many_sockets_read_once(user, carol, make_user
         (reader.pk, None, seq) for seq in seqs for reader in readers
     ]
     assert len({id(account) for account, _code, _seq in outcomes}) == 18  # each socket its own account object
+    twice = _admissions(None, [sockets[0], sockets[0], (rooms[1].pk, readers[0].pk, None, None)])
+    assert len({id(account) for account, _code, _seq in twice}) == 3  # the same account twice: two objects
     with django_assert_num_queries(2):  # sockets without a membership: their accounts in one more read
         outcomes = _admissions(None, [*sockets, (rooms[0].pk, outsider.pk, None, None), (10**6, carol.pk, None, None)])
     assert [code for _account, code, _seq in outcomes] == [None] * 18 + [CLOSE_NOT_FOUND] * 2
