@@ -120,3 +120,24 @@ def test_production_database_uses_the_psycopg_pool(postgres, settings):
     db = settings.DATABASES["default"]
     assert db["CONN_MAX_AGE"] == 0
     assert db["OPTIONS"]["pool"]["max_size"] == 30
+    assert db["OPTIONS"]["server_side_binding"] is True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_statement_run_twice_on_a_connection_runs_prepared(postgres):
+    """psycopg prepares a statement from its second run (prepare_threshold), so PostgreSQL
+    parses and plans it once per connection, not once per request."""
+    from django.db import connection
+
+    from tasks.models import Project
+
+    for name in ("a", "b", "c"):
+        list(Project.objects.filter(name=name, key=name).values_list("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(
+        'FROM "tasks_project" WHERE ("tasks_project"."key" = $1 AND "tasks_project"."name" = $2)' in sql
+        for sql in prepared
+    ), prepared
