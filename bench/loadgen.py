@@ -79,6 +79,7 @@ async def run_idle(cfg: dict, out: str) -> dict:
         await asyncio.sleep(0.1)
     still = sum(1 for c in ok if c.open)
     pings = sum(c.pings for c in ok)
+    presence_frames = sum(getattr(c, "presence_frames", 0) for c in ok)
     await asyncio.gather(*(c.close() for c in ok), return_exceptions=True)
     return {
         "connected": len(ok),
@@ -88,6 +89,7 @@ async def run_idle(cfg: dict, out: str) -> dict:
         ],
         "still_open": still,
         "pings": pings,
+        "presence_frames": presence_frames,
         "connect_seconds": round(connect_s, 2),
     }
 

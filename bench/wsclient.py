@@ -64,6 +64,7 @@ class DeliveryStats:
         self.ack_latencies: list[float] = []
         self.acked_seqs: list[int] = []
         self.acked_client_ids: list[str] = []
+        self.presence_frames = 0  # presence frames received (each names who came or went)
 
 
 class BenchClient(DeliveryStats):
@@ -165,7 +166,9 @@ class BenchClient(DeliveryStats):
     # --- frames ------------------------------------------------------------------------
     def _on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
-        if kind == "message":
+        if kind == "presence":
+            self.presence_frames += 1
+        elif kind == "message":
             seq = frame.get("seq")
             self.seqs.append(seq)
             if seq > self.max_seq:

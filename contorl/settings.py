@@ -353,6 +353,10 @@ GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)
 ROOM_SEND_THREADS = env.int("ROOM_SEND_THREADS", default=4)  # per process, for chat send batches of all rooms
 ROOM_TYPING_TTL = 3.0  # seconds a "typing" indicator lives without a refresh (rooms/presence.py)
 ROOM_TYPING_REBROADCAST = 2.0  # seconds before the same typist is announced again
+# Presence frames of one process go out once per this many seconds, one per room and state,
+# naming everyone who came or went meanwhile: a room of 50 filling up sent each member a frame
+# per arrival, 1,225 frames in all, a third of an admission's CPU (rooms/presence_frames.py).
+ROOM_PRESENCE_COALESCE = env.float("ROOM_PRESENCE_COALESCE", default=0.1)
 ROOM_EDIT_WINDOW_SECONDS = 15 * 60  # how long after sending a chat message may be edited
 # Deepest JSON nesting accepted in a request body or a WebSocket frame (contorl/parsers.py).
 JSON_MAX_DEPTH = 64

@@ -22,6 +22,7 @@ from contorl.groupcommit import GroupCommit, ThreadDrainedGroupCommit
 
 from . import payloads, presence, selectors, services
 from .permissions import admissions, last_seqs_and_roles, role_of
+from .presence_frames import PresenceFrames
 
 RESUME_BATCH = 500
 LIVE_SEQ_MEMORY = 5000
@@ -94,7 +95,7 @@ def _presence_batch(_key, items: list) -> list:
                     presence.refresh_many(snapshot)
                 outcomes.extend([None] * len(run))
             else:
-                outcomes.extend(presence.apply_changes(run))
+                outcomes.extend(presence.apply_changes(run, announce=False))  # PRESENCE_FRAMES does
         except Exception as exc:  # Redis down: those sockets hear it, the rest go ahead
             outcomes.extend([exc] * len(run))
     return outcomes
@@ -108,6 +109,8 @@ ROOM_OUTBOX = ThreadDrainedGroupCommit(_send_batch, _in_send_thread, between=clo
 # trip and one hand-off per batch (thousands of sockets connect or drop at once after a
 # network blip).
 PRESENCE_OUTBOX = GroupCommit(lambda _key: _off_thread(_presence_batch))
+# Who came or went, announced together per room (rooms/presence_frames.py).
+PRESENCE_FRAMES = PresenceFrames(_off_thread)
 # Admissions and resumes of sockets connecting together (a reconnect storm): one thread hop
 # and one read per batch, in a few shards so batches overlap their round trips.
 _SHARDS = 4
@@ -252,7 +255,9 @@ class RoomConsumer(ContorlConsumer):
         await self._presence(-1)
 
     async def _presence(self, delta: int) -> None:
-        await PRESENCE_OUTBOX.call(None, (self.room_id, self.user, delta))
+        count = await PRESENCE_OUTBOX.call(None, (self.room_id, self.user, delta))
+        if presence.came_or_went(delta, count):
+            PRESENCE_FRAMES.add(self.room_id, self.user)
 
     async def on_message(self, frame):
         # services.message_send_batch re-checks membership and room status on every frame.

@@ -54,11 +54,41 @@ def typing_users(room_id: int, members: list | None = None) -> list[dict]:
     return [user_brief(u) for u in members if _typing_key(room_id, u.pk) in found]
 
 
-def _publish_presence(room_id: int, user, online: bool) -> None:
-    # Only the user who came or went: clients keep the list (GET /online/ gives it whole at
-    # start). Sending the whole list made every join O(room size) in reads and bytes.
-    data = {"user": user_brief(user), "online": online}
-    events.publish(events.room_group(room_id), "presence", data, actor=user)
+def came_or_went(delta: int, count: int) -> bool:
+    """Whether a join (+delta) or leave (-delta) that left `count` sockets changed who is online:
+    a user's first socket in, or their last one out."""
+    return count == delta if delta > 0 else count <= 0
+
+
+def publish_presence(changed: dict[int, dict[int, object]]) -> int:
+    """Presence frames for users who came or went, {room id: {user id: user}}: one frame per room
+    and state. Each user's state is read now, so a frame never says what an earlier change said
+    after a later one undid it (a quick reconnect, maybe on another process, is no flap). Only
+    those users: clients keep the list (GET /online/ gives it whole at start); sending the whole
+    list made every join O(room size) in reads and bytes. Returns the number of frames."""
+    keys = [_presence_key(room_id, user_id) for room_id, users in changed.items() for user_id in users]
+    counts = cache.get_many(keys)
+    frames = 0
+    with events.batched():
+        for room_id, users in changed.items():
+            by_state: dict[bool, list] = {True: [], False: []}
+            for user_id, user in users.items():
+                by_state[(counts.get(_presence_key(room_id, user_id)) or 0) > 0].append(user)
+            for online, who in by_state.items():
+                if who:
+                    _publish_presence(room_id, who, online)
+                    frames += 1
+    return frames
+
+
+def _publish_presence(room_id: int, users: list, online: bool) -> None:
+    # One user: {"user", "online"} with them as the actor. Several (who came or went together):
+    # {"users", "online"}, with no actor, as Slack's presence_change does.
+    if len(users) == 1:
+        data, actor = {"user": user_brief(users[0]), "online": online}, users[0]
+    else:
+        data, actor = {"users": [user_brief(u) for u in users], "online": online, "actor": None}, None
+    events.publish(events.room_group(room_id), "presence", data, actor=actor)
 
 
 def presence_join(*, room_id: int, user) -> int:
@@ -79,7 +109,7 @@ return n
 """
 
 
-def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
+def apply_changes(changes: list[tuple[int, object, int]], *, announce: bool = True) -> list[int]:
     """Sockets joining (+1) and leaving (-1) rooms, in order: each (room id, user, delta)'s
     socket count after it. One pipelined round trip on Redis for the whole list, one read of the
     typing keys of those who left and one hand-off of the frames: a process whose thousands of sockets
@@ -87,7 +117,8 @@ def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
     hop and five round trips per socket (bench/PROFILE.md, fifth session).
 
     A user's first socket in a room announces them online; their last one leaving announces
-    them offline, clears their typing state and deletes the key."""
+    them offline, clears their typing state and deletes the key. With `announce=False` the
+    caller announces (rooms.presence_frames gathers a process's announcements)."""
     client = _redis_client()
     if client is None:  # local-memory cache (embedded mode): no round trips to save
         counts = [_change_locally(room_id, user, delta) for room_id, user, delta in changes]
@@ -109,13 +140,11 @@ def apply_changes(changes: list[tuple[int, object, int]]) -> list[int]:
     was_typing = _clear_typing(gone_users)
     with events.batched():
         for (room_id, user, delta), count in zip(changes, counts, strict=True):
-            if delta > 0 and count == delta:
-                _publish_presence(room_id, user, True)
-            elif delta < 0 and count <= 0:
-                if (room_id, user.pk) in was_typing:
-                    was_typing.discard((room_id, user.pk))
-                    _publish_typing_stopped(room_id, user)
-                _publish_presence(room_id, user, False)
+            if delta < 0 and count <= 0 and (room_id, user.pk) in was_typing:
+                was_typing.discard((room_id, user.pk))
+                _publish_typing_stopped(room_id, user)
+            if announce and came_or_went(delta, count):
+                _publish_presence(room_id, [user], delta > 0)
     return [max(count, 0) for count in counts]
 
 

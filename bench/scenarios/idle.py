@@ -92,6 +92,7 @@ def run(stack, quick: bool) -> dict:
         "failed": sum(r["failed"] for r in results),
         "still_open_at_end": sum(r["still_open"] for r in results),
         "pings_answered": sum(r["pings"] for r in results),
+        "presence_frames": sum(r.get("presence_frames", 0) for r in results),
         "failures": sorted({f for r in results for f in r["failures"]})[:5],
     }
     rows = []
@@ -104,6 +105,13 @@ def run(stack, quick: bool) -> dict:
             ]
         )
     rows.append(["connect rate (auth + join + resume), sockets/s", fmt(levels[-1]["connects_per_s"]), ""])
+    rows.append(
+        [
+            "presence frames received per socket (rooms of 50 filling up)",
+            fmt(totals["presence_frames"] / max(1, totals["connected"])),
+            "",
+        ]
+    )
     rows.append(
         [
             "idle sockets closed by the server / heartbeats answered",

@@ -41,6 +41,17 @@ async def frames_until(comm, predicate, *, timeout=3.0):
             return got
 
 
+def announces(username: str, *, online: bool = True):
+    """A presence frame that names `username` (alone, or among users who came or went together)."""
+
+    def predicate(frame: dict) -> bool:
+        data = frame.get("data") or {}
+        names = {u["username"] for u in data.get("users") or [data.get("user") or {"username": None}]}
+        return frame["type"] == "presence" and username in names and data["online"] is online
+
+    return predicate
+
+
 async def close_code(comm, *, timeout=3.0):
     """Skip data frames until the server closes; return its close code."""
     while True:
@@ -339,7 +350,7 @@ async def test_typing_is_broadcast_debounced_and_expires(db_room, user, carol, s
     a, b = await connect(db_room.pk, user), await connect(db_room.pk, carol)
     # Joins run off the shared thread, so b's own presence frame may come after a's typing
     # frame would: wait for it first, then nothing else is due on b but typing.
-    await frames_until(b, lambda f: f["type"] == "presence" and f["data"]["user"]["username"] == "carol")
+    await frames_until(b, announces("carol"))
     await a.send_json_to({"type": "typing"})
     frame = await next_of(b, "typing")
     assert frame["data"]["user"]["username"] == "bob" and frame["data"]["typing"] is True
@@ -372,7 +383,7 @@ async def test_presence_across_processes_on_redis(db_room, user, carol, redis_ch
     assert '"carol"' in (await other.receive(listener))["text"]
     online = await database_sync_to_async(lambda: api_for(user).get(f"/api/rooms/{db_room.pk}/online/").json())()
     assert sorted(u["username"] for u in online["users"]) == ["bob", "carol"]
-    frames = await frames_until(a, lambda f: f["type"] == "presence" and f["data"]["user"]["username"] == "carol")
+    frames = await frames_until(a, announces("carol"))
     # A join names only the joining user (O(1) per join); the list is GET /online/'s.
     assert frames[-1]["data"]["online"] is True and "online_users" not in frames[-1]["data"]
     await b.disconnect()

@@ -28,13 +28,16 @@ export function onTyping(data) {
 }
 
 // --- members, presence, settings ------------------------------------------------------------------
-// Presence frames name only who came or went; the list itself comes from GET /online/
-// (at start and after every reconnect) and is kept here.
+// Presence frames name only who came or went (one user, or several who came or went
+// together); the list itself comes from GET /online/ (at start and after every reconnect)
+// and is kept here.
 let onlineUsers = [];
 export function onPresence(data) {
-  if (!data || !data.user) return;
-  const others = onlineUsers.filter(function (u) { return u.id !== data.user.id; });
-  renderOnline(data.online ? others.concat([data.user]) : others);
+  const changed = data && (data.users || (data.user ? [data.user] : []));
+  if (!changed || !changed.length) return;
+  const ids = new Set(changed.map(function (u) { return u.id; }));
+  const others = onlineUsers.filter(function (u) { return !ids.has(u.id); });
+  renderOnline(data.online ? others.concat(changed) : others);
 }
 export async function loadOnline() {
   const online = await api("GET", "/api/rooms/" + room.id + "/online/");
