@@ -124,19 +124,26 @@ def endpoint_label(path: str) -> str:
     return _ID_SEGMENT.sub("/{id}", path or "")[:100] or "unknown"
 
 
+# labels() takes a lock and validates the values on every call: the children of the metrics
+# counted on every request, query, cache call or socket are looked up once per label set.
+@functools.lru_cache(maxsize=256)
+def _ws_connections(endpoint: str):
+    return WS_CONNECTIONS.labels(endpoint)
+
+
 def ws_opened(endpoint: str) -> None:
-    WS_CONNECTIONS.labels(endpoint).inc()
+    _ws_connections(endpoint).inc()
 
 
 def ws_closed(endpoint: str) -> None:
-    WS_CONNECTIONS.labels(endpoint).dec()
+    _ws_connections(endpoint).dec()
 
 
 def frame(endpoint: str, direction: str) -> None:
     _frame_counter(endpoint, direction).inc()
 
 
-@functools.cache  # labels() takes a lock and validates the values: once per endpoint, not per frame
+@functools.cache
 def _frame_counter(endpoint: str, direction: str):
     return WS_FRAMES.labels(endpoint, direction)
 
@@ -180,6 +187,25 @@ def route_label(route: str) -> str:
     return "/" + _REGEX_GROUP.sub(r"<\1>", route).replace("^", "").replace("$", "")
 
 
+# Any token is a method to HTTP: others are counted together, so a client cannot add label
+# values (and children) without bound.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_latency(method: str, route: str):
+    return HTTP_LATENCY.labels(method, route)
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_requests(method: str, route: str, status: int):
+    return HTTP_REQUESTS.labels(method, route, str(status))
+
+
 class PrometheusMiddleware:
     """Counts and times every request. The label is the URL pattern, never the raw path."""
 
@@ -191,8 +217,9 @@ class PrometheusMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = route_label(match.route) if match is not None and match.route else "unmatched"
-        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - start)
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        method = method_label(request.method)
+        _http_latency(method, route).observe(time.perf_counter() - start)
+        _http_requests(method, route, response.status_code).inc()
         return response
 
 
@@ -206,7 +233,12 @@ def _time_query(execute, sql, params, many, context):
         DB_ERRORS.labels(alias).inc()
         raise
     finally:
-        DB_LATENCY.labels(alias).observe(time.perf_counter() - start)
+        _db_latency(alias).observe(time.perf_counter() - start)
+
+
+@functools.cache  # aliases are the settings' DATABASES keys
+def _db_latency(alias: str):
+    return DB_LATENCY.labels(alias)
 
 
 def install_db_timer(sender=None, connection=None, **kwargs) -> None:
@@ -241,7 +273,12 @@ def _cache_timer(operation: str):
         CACHE_ERRORS.labels(operation).inc()
         raise
     finally:
-        CACHE_LATENCY.labels(operation).observe(time.perf_counter() - start)
+        _cache_latency(operation).observe(time.perf_counter() - start)
+
+
+@functools.cache  # operations are _TIMED_CACHE_CALLS
+def _cache_latency(operation: str):
+    return CACHE_LATENCY.labels(operation)
 
 
 def _timed(name):

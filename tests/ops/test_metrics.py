@@ -79,6 +79,15 @@ def test_requests_are_counted_and_timed_by_route(client):
     assert value("contorl_http_requests_total", method="GET", route="unmatched", status="404") >= 1
 
 
+def test_made_up_methods_share_one_label(client):
+    """Any token is an HTTP method: a client inventing them must not add label values."""
+    before = value("contorl_http_requests_total", method="other", route="/health/live", status="405")
+    for method in ("BREW", "WHEN", "X-7"):
+        client.generic(method, "/health/live")
+    assert value("contorl_http_requests_total", method="other", route="/health/live", status="405") == before + 3
+    assert value("contorl_http_requests_total", method="BREW", route="/health/live", status="405") == 0
+
+
 @pytest.mark.django_db
 def test_router_routes_are_labelled_by_pattern_not_path(api):
     api.get("/api/users/me/")
