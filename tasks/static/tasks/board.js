@@ -103,8 +103,11 @@ function scheduleCatchUp() {
   catchUpTimer = setTimeout(catchUp, 300); // one refetch for a burst (cascades send one event per task)
 }
 
+const catchUpTicket = T.newestOnly();
 async function catchUp() {
+  const isNewest = catchUpTicket();
   const res = await api("GET", "/api/projects/" + projectId + "/board/");
+  if (!isNewest()) return; // a later catch-up is on its way with a newer board
   if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
   // Keep tasks with our writes in flight as they are on screen; their answer settles them.
   const pending = Array.from(inFlight).map(function (id) { return tasks.get(id); }).filter(Boolean);

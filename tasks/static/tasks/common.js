@@ -26,6 +26,17 @@ export function errorText(res) {
   return err.message || err.code;
 }
 
+// A list reloaded twice (page load, then after an upload) issues two GETs that the server
+// answers on threads of their own, so the older answer can arrive last and paint the older
+// list over the newer one. Each load takes a ticket; only the newest ticket may render.
+export function newestOnly() {
+  let issued = 0;
+  return function ticket() {
+    const mine = ++issued;
+    return function isNewest() { return mine === issued; };
+  };
+}
+
 export const PRIORITY = function () {
   return [gettext("None"), gettext("Low"), gettext("Normal"), gettext("High"), gettext("Urgent")];
 };

@@ -152,8 +152,11 @@ T.projectLive(projectId, {
 
 // --- subtasks ------------------------------------------------------------------------------
 function results(res) { return Array.isArray(res.data) ? res.data : (res.data && res.data.results) || []; }
+const loadSubtasksTicket = T.newestOnly();
 async function loadSubtasks() {
+  const isNewest = loadSubtasksTicket();
   const res = await api("GET", "/api/tasks/?parent=" + task.id);
+  if (!isNewest()) return;
   const list = document.getElementById("subtasks");
   const items = results(res);
   list.replaceChildren.apply(list, items.length ? items.map(function (s) {
@@ -173,11 +176,14 @@ if (subtaskForm) subtaskForm.addEventListener("submit", async function (ev) {
 
 // --- dependencies ------------------------------------------------------------------------
 const titles = {};
+const loadDependenciesTicket = T.newestOnly();
 async function loadDependencies() {
+  const isNewest = loadDependenciesTicket();
   const [deps, board] = await Promise.all([
     api("GET", "/api/tasks/" + task.id + "/dependencies/"),
     api("GET", "/api/projects/" + projectId + "/board/"),
   ]);
+  if (!isNewest()) return;
   const list = document.getElementById("dependencies");
   const items = deps.ok ? deps.data : [];
   list.replaceChildren.apply(list, items.length ? items.map(function (d) {
@@ -240,8 +246,11 @@ if (depForm) depForm.addEventListener("submit", async function (ev) {
 });
 
 // --- comments with @mention autocomplete ------------------------------------------------------
+const loadCommentsTicket = T.newestOnly();
 async function loadComments() {
+  const isNewest = loadCommentsTicket();
   const res = await api("GET", "/api/tasks/" + task.id + "/comments/");
+  if (!isNewest()) return;
   const box = document.getElementById("comments");
   const items = results(res);
   box.replaceChildren.apply(box, items.length ? items.map(function (c) {
@@ -304,8 +313,11 @@ if (commentForm) {
 }
 
 // --- attachments: drag and drop, image previews -------------------------------------------
+const loadAttachmentsTicket = T.newestOnly();
 async function loadAttachments() {
+  const isNewest = loadAttachmentsTicket();
   const res = await api("GET", "/api/tasks/" + task.id + "/attachments/");
+  if (!isNewest()) return;
   const list = document.getElementById("attachments");
   const items = res.ok ? results(res) : [];
   list.replaceChildren.apply(list, items.map(function (a) {
@@ -342,8 +354,11 @@ if (zone) {
 }
 
 // --- history -----------------------------------------------------------------------------------
+const loadHistoryTicket = T.newestOnly();
 async function loadHistory() {
+  const isNewest = loadHistoryTicket();
   const res = await api("GET", "/api/tasks/" + task.id + "/history/");
+  if (!isNewest()) return;
   const list = document.getElementById("history");
   const items = res.ok ? (Array.isArray(res.data) ? res.data : results(res)) : [];
   list.replaceChildren.apply(list, items.slice().reverse().map(function (h) {

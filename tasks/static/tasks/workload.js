@@ -43,12 +43,15 @@ function draw(body) {
   grid.dataset.rendered = "true";
 }
 
+const loadTicket = T.newestOnly();
 async function load() {
+  const isNewest = loadTicket();
   const params = new URLSearchParams();
   if (form.elements.department && form.elements.department.value) params.set("department", form.elements.department.value);
   if (form.elements.start.value) params.set("start", form.elements.start.value);
   params.set("weeks", form.elements.weeks.value || "8");
   const res = await api("GET", "/api/workload/?" + params.toString());
+  if (!isNewest()) return; // a filter changed again while this week range was on its way
   if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
   draw(res.data);
 }
