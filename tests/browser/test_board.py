@@ -222,6 +222,66 @@ def test_attachment_drop_upload_shows_image_preview(signed_in, board_data):
     assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 1
 
 
+def test_an_older_list_answer_arriving_last_does_not_hide_a_new_attachment(signed_in, board_data):
+    """The page-load GET of the attachments is held back until the upload and the GET after it
+    have been answered; when the old (empty) answer finally lands it must not paint over the
+    newer list. The server answers requests on threads of their own, so this order happens."""
+    page = signed_in("alice")
+    # Count the answers each URL's body was read for, so the test can wait for the late one.
+    page.add_init_script(
+        """(() => {
+            const read = Response.prototype.text;
+            window.__answered = {};
+            Response.prototype.text = async function () {
+                const body = await read.call(this);
+                const path = new URL(this.url).pathname;
+                window.__answered[path] = (window.__answered[path] || 0) + 1;
+                return body;
+            };
+        })()"""
+    )
+    path = f"/api/tasks/{board_data['c3']}/attachments/"
+    held = []
+
+    def hold_the_first_get(route):
+        if route.request.method == "GET" and not held:
+            held.append(route)  # answered later, by hand
+        else:
+            route.continue_()
+
+    page.route(f"**{path}", hold_the_first_get)
+    page.goto(f"/tasks/{board_data['c3']}/")
+    expect(page.locator("#dropzone")).to_be_visible()
+    # Playwright hands a route to its handler between our calls: give it those calls.
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert len(held) == 1, "the page-load GET was not seen"
+    old_answer = held[0].fetch()  # the server's answer before the upload, delivered later
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "late.png", {type: "image/png"}));
+            document.getElementById("dropzone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        PNG_1PX,
+    )
+    link = page.locator("#attachments a", has_text="late.png")
+    expect(link).to_be_visible()  # the GET after the upload, answered first
+
+    answered = page.evaluate("(p) => window.__answered[p] || 0", path)
+    old = old_answer.json()
+    assert (old["results"] if isinstance(old, dict) else old) == []  # read before the upload
+    held[0].fulfill(response=old_answer)  # now the old, empty answer
+    page.wait_for_function("([p, n]) => (window.__answered[p] || 0) > n", arg=[path, answered])
+    page.evaluate("() => new Promise((done) => setTimeout(done))")  # its reader has run by the next task
+    expect(link).to_be_visible()
+    expect(page.locator("#attachments li")).to_have_count(1)
+
+
 def test_quick_add_and_filters(signed_in, board_data):
     page = signed_in("bob")
     open_board(page, board_data["project"])

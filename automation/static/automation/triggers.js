@@ -3,6 +3,7 @@ import { api } from "../js/core/api.js";
 import { formatDateTime } from "../js/core/dates.js";
 import { el } from "../js/core/dom.js";
 import { gettext } from "../js/core/i18n.js";
+import { newestOnly } from "../js/core/newest.js";
 
 (function () {
   const dataEl = document.getElementById("triggers-data");
@@ -86,11 +87,14 @@ import { gettext } from "../js/core/i18n.js";
 
   function fmt(ts) { return ts ? formatDateTime(ts) : ""; }
 
+  const logTicket = newestOnly();
   async function loadLog(trigger) {
+    const isNewest = logTicket();
     logTrigger = trigger;
     document.getElementById("execution-log").hidden = false;
     document.getElementById("log-trigger-name").textContent = trigger.name;
     const res = await api("GET", "/api/triggers/" + trigger.id + "/executions/?page_size=100");
+    if (!isNewest()) return; // another trigger's log was opened meanwhile
     const rows = document.getElementById("log-rows");
     rows.textContent = "";
     if (!res.ok) { document.getElementById("log-empty").hidden = false; return; }

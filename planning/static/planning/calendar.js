@@ -49,7 +49,9 @@ function range() {
   return { start: start, end: addDays(start, weeks * 7 - 1) };
 }
 
+const loadTicket = T.newestOnly();
 async function load() {
+  const isNewest = loadTicket();
   const r = range();
   const filters = new URLSearchParams({ page_size: "500" });
   if (form.elements.project.value) filters.set("project", form.elements.project.value);
@@ -62,6 +64,7 @@ async function load() {
       getAll("/api/planning/capacity/?" + cap.toString()),
       getAll("/api/planning/assignments/?" + asg.toString()),
     ]);
+    if (!isNewest()) return; // another week or filter was asked for meanwhile
     state.days = []; for (let d = r.start; d <= r.end; d = addDays(d, 1)) state.days.push(d);
     // Compact rows: each distinct cell once, and per day of the range the index of its cell.
     rows.forEach(function (row) {
@@ -73,9 +76,9 @@ async function load() {
     draw();
     follow(assignments);
   } catch (res) {
-    T.toast(T.errorText(res), "error");
+    if (isNewest()) T.toast(T.errorText(res), "error");
   } finally {
-    grid.setAttribute("aria-busy", "false");
+    if (isNewest()) grid.setAttribute("aria-busy", "false");
   }
 }
 

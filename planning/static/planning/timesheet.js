@@ -15,10 +15,13 @@ import { api } from "../js/core/api.js";
   const DAY_MS = 86400000;
   function addDays(iso, n) { const [y, m, d] = iso.split("-").map(Number); return new Date(Date.UTC(y, m - 1, d) + n * DAY_MS).toISOString().slice(0, 10); }
 
+  const loadTicket = T.newestOnly();
   async function load() {
+    const isNewest = loadTicket();
     const start = week.elements.start.value;
     const params = new URLSearchParams({ worker: String(page.worker), from_date: start, to_date: addDays(start, 6), page_size: "500" });
     const res = await api("GET", "/api/planning/actuals/?" + params.toString());
+    if (!isNewest()) return; // another week was picked meanwhile
     if (!res.ok) { T.toast(T.errorText(res), "error"); return; }
     const list = (res.data.results || res.data).slice().sort(function (a, b) { return a.date < b.date ? -1 : a.date > b.date ? 1 : a.id - b.id; });
     let total = 0;

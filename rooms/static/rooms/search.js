@@ -2,6 +2,7 @@
 // highlighted hits, dates in the page's language), and the "search my rooms" form.
 import { api, errorMessage } from "../js/core/api.js";
 import { gettext, interpolate, ngettext } from "../js/core/i18n.js";
+import { newestOnly } from "../js/core/newest.js";
 
 const lang = document.documentElement.lang || undefined;
 
@@ -82,10 +83,14 @@ function resultItem(data, q, options) {
   return li;
 }
 
+const searchTickets = new WeakMap(); // per result list: a second search there supersedes the first
 export async function runSearch(url, q, list, status, options) {
+  if (!searchTickets.has(list)) searchTickets.set(list, newestOnly());
+  const isNewest = searchTickets.get(list)();
   list.textContent = "";
   status.textContent = gettext("Searching…");
   const res = await api("GET", url + "?q=" + encodeURIComponent(q));
+  if (!isNewest()) return;
   if (!res.ok) {
     status.textContent = errorMessage(res, gettext("That did not work."));
     return;

@@ -6,9 +6,10 @@ import { formatDate, formatDateTime } from "../js/core/dates.js";
 import { el, pageData } from "../js/core/dom.js";
 import { gettext, interpolate } from "../js/core/i18n.js";
 import { liveSocket } from "../js/core/live.js";
+import { newestOnly } from "../js/core/newest.js";
 import { toast } from "../js/core/toast.js";
 
-export { el, formatDate, formatDateTime, gettext, interpolate, pageData, toast };
+export { el, formatDate, formatDateTime, gettext, interpolate, newestOnly, pageData, toast };
 
 // A failed request as one sentence for people: field names become their labels
 // ("Due date: ..." not "due_date: ..."), and the offline case says so plainly.
@@ -24,17 +25,6 @@ export function errorText(res) {
     }).join("; ");
   }
   return err.message || err.code;
-}
-
-// A list reloaded twice (page load, then after an upload) issues two GETs that the server
-// answers on threads of their own, so the older answer can arrive last and paint the older
-// list over the newer one. Each load takes a ticket; only the newest ticket may render.
-export function newestOnly() {
-  let issued = 0;
-  return function ticket() {
-    const mine = ++issued;
-    return function isNewest() { return mine === issued; };
-  };
 }
 
 export const PRIORITY = function () {

@@ -1,6 +1,7 @@
 // Who is here: the typing line, the online list, members (owners manage roles) and the
 // room settings in the side panel.
 import { api } from "../../js/core/api.js";
+import { newestOnly } from "../../js/core/newest.js";
 import { gettext, interpolate } from "../../js/core/i18n.js";
 import { room, ui } from "./context.js";
 import { button } from "./message.js";
@@ -39,8 +40,11 @@ export function onPresence(data) {
   const others = onlineUsers.filter(function (u) { return !ids.has(u.id); });
   renderOnline(data.online ? others.concat(changed) : others);
 }
+const onlineTicket = newestOnly();
 export async function loadOnline() {
+  const isNewest = onlineTicket();
   const online = await api("GET", "/api/rooms/" + room.id + "/online/");
+  if (!isNewest()) return;
   if (online.ok) renderOnline(online.data.users);
 }
 
@@ -64,8 +68,11 @@ function roleLabel(value) {
   return option ? option.textContent : value;
 }
 
+const membersTicket = newestOnly();
 export async function loadMembers() {
+  const isNewest = membersTicket();
   const res = await api("GET", "/api/rooms/" + room.id + "/members/");
+  if (!isNewest()) return;
   if (!res.ok) return;
   members = res.data;
   ui.members.textContent = "";
