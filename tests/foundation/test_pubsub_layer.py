@@ -117,6 +117,94 @@ async def test_a_room_socket_answers_a_resync_with_a_fresh_ready(pubsub_layer, u
     await comm.disconnect()
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_room_socket_takes_the_seq_from_beside_the_text_and_never_parses_it(
+    pubsub_layer, user, _event_contract
+):
+    """The layer message carries the seq next to the pre-encoded frame: the socket forwards the
+    text byte for byte (this one is not even JSON, so a parse per recipient would fail)."""
+    from contorl import events
+
+    room = await database_sync_to_async(make_room)(user)
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/rooms/{room.pk}/")
+    comm.scope["user"] = user
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=5))["type"] == "ready"
+    text = '{"type": "message", "data": {"seq": 1, "body": "cut short'  # would not parse
+    layer = get_channel_layer()
+    group = events.room_group(room.pk)
+
+    async def next_text():
+        frame = await comm.receive_from(timeout=5)
+        while frame.startswith('{"type": "presence"'):  # our own presence may come between
+            frame = await comm.receive_from(timeout=5)
+        return frame
+
+    try:
+        await layer.group_send(group, {"type": "event.message", "text": text, "seq": 41})
+        assert await next_text() == text
+        await layer.group_send(group, {"type": "event.message", "text": text + " 2", "seq": 42})
+        assert await next_text() == text + " 2"
+    finally:
+        await comm.disconnect()
+    # The suite's contract watcher saw both go out as they came: not JSON, on purpose here.
+    assert sum("not JSON" in v for v in _event_contract) == 2
+    _event_contract.clear()
+
+
+def test_send_now_puts_the_seq_beside_the_text():
+    """What contorl.events hands the layer: the frame's text as published, its seq alongside."""
+    from contorl import events
+
+    assert events._event_message('{"type": "message"}', 7) == {
+        "type": "event.message",
+        "text": '{"type": "message"}',
+        "seq": 7,
+    }
+    assert "seq" not in events._event_message('{"type": "task_updated"}', None)
+
+
+async def test_a_killed_process_leaves_no_membership_to_expire(redis_url):
+    """The core layer keeps group memberships in Redis and needs group_expiry to forget those
+    of a process that died without leaving. Here a membership is a subscription of the
+    process's own connection: killed, it is gone at once, and nothing is stored under the
+    layer's prefix."""
+    import subprocess
+    import sys
+    import textwrap
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from contorl.layers import PubSubLayer
+
+        async def main():
+            layer = PubSubLayer(hosts=[{redis_url!r}], prefix={prefix!r})
+            channel = await layer.new_channel()
+            await layer.group_add("room.1", channel)
+            print("joined", flush=True)
+            await asyncio.sleep(3600)
+
+        asyncio.run(main())
+        """
+    )
+    admin = redis.Redis.from_url(redis_url)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        assert proc.stdout.readline().strip() == "joined"
+        group = PubSubLayer(hosts=[redis_url], prefix=prefix)._get_layer()._get_group_channel_name("room.1")
+        assert admin.pubsub_numsub(group) == [(group.encode(), 1)]
+        proc.kill()
+        proc.wait(10)
+        await until(lambda: admin.pubsub_numsub(group) == [(group.encode(), 0)], 10, "the subscription to go")
+        assert admin.keys(f"{prefix}*") == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        admin.close()
+
+
 async def test_a_thread_publishes_in_order_in_one_round_trip_without_the_event_loop(redis_url, monkeypatch):
     layer = PubSubLayer(hosts=[redis_url], prefix=f"t{uuid.uuid4().hex[:8]}")
     try:

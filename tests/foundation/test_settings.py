@@ -121,6 +121,7 @@ def test_production_database_uses_the_psycopg_pool(postgres, settings):
     assert db["CONN_MAX_AGE"] == 0
     assert db["OPTIONS"]["pool"]["max_size"] == 30
     assert db["OPTIONS"]["server_side_binding"] is True
+    assert db["CONN_HEALTH_CHECKS"] is False  # the pool discards broken connections itself
 
 
 @pytest.mark.postgres
