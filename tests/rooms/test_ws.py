@@ -251,6 +251,131 @@ async def test_a_refused_socket_hears_nothing_of_the_room_and_leaves_its_groups(
     assert all(not members for members in layer.groups.values()), layer.groups
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_a_socket_signs_in_replays_and_sends_while_the_shared_sync_thread_is_held(
+    postgres, redis_cache, db_room, user, carol, settings
+):
+    """Admission (the token's account, role and last seq), the presence join, a resume's replay
+    and a message send all run in worker threads of their own: with daphne's one shared sync
+    thread held by a slow request, a socket still gets in, catches up and has its send acked."""
+    import threading
+
+    from asgiref.sync import sync_to_async
+
+    settings.WS_DB_THREADS = True  # the production default on PostgreSQL
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    earlier, _ = await database_sync_to_async(services.message_send)(room=db_room, by=user, content="belt 1")
+    token = await database_sync_to_async(lambda: str(AccessToken.for_user(carol)))()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_request():  # what a long view does to every database_sync_to_async() call meanwhile
+        entered.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(sync_to_async(slow_request, thread_sensitive=True)())
+    try:
+        assert await asyncio.to_thread(entered.wait, 5)
+        comm = WebsocketCommunicator(APP, f"/ws/rooms/{db_room.pk}/")
+        assert (await comm.connect(timeout=5))[0]
+        await comm.send_json_to({"type": "auth", "token": token})
+        ready = await next_of(comm, "ready", timeout=5)
+        assert ready["data"]["last_seq"] == earlier.seq
+        await comm.send_json_to({"type": "resume", "last_seq": earlier.seq - 1})  # behind: a real replay
+        frames = await frames_until(comm, lambda f: f["type"] == "resumed", timeout=5)
+        assert [(f["type"], f["seq"]) for f in frames if f["type"] in ("message", "resumed")] == [
+            ("message", earlier.seq),
+            ("resumed", earlier.seq),
+        ]
+        await comm.send_json_to({"type": "message", "content": "belt 2 jammed", "client_id": "c-1"})
+        ack = await next_of(comm, "ack", timeout=5)
+        assert ack["client_id"] == "c-1" and ack["data"]["seq"] == earlier.seq + 1
+        assert not held.done()  # the shared thread was busy all along
+        await comm.disconnect()  # the presence leave, too
+    finally:
+        release.set()
+        await held
+    assert await database_sync_to_async(lambda: Message.objects.filter(room=db_room).count())() == earlier.seq + 1
+
+
+@pytest.mark.redis
+async def test_one_keep_alive_batch_refreshes_every_socket_of_the_process(
+    redis_cache, db_room, user, carol, viewer, monkeypatch
+):
+    """The process's sockets keep their presence keys alive together: one batch per period for
+    every (room, user) with open sockets, each with its socket count, not a hop per socket."""
+    import threading
+
+    from django.core.cache import cache
+
+    from rooms import consumers, presence
+
+    monkeypatch.setattr(presence, "PRESENCE_TTL", 3)  # a keep-alive every second
+    second = await database_sync_to_async(make_room)(user, title="Line 2", members=[(carol, "editor")])
+    loop = asyncio.get_running_loop()
+    batches: list[dict] = []
+    refreshed = asyncio.Event()
+    real_refresh = presence.refresh_many
+
+    armed = threading.Event()
+
+    def recording(present):
+        if not armed.is_set():  # (one begun before the keys were shortened: not the one to look at)
+            real_refresh(present)
+            return
+        batches.append(dict(present))
+        real_refresh(present)
+        loop.call_soon_threadsafe(refreshed.set)
+
+    monkeypatch.setattr(presence, "refresh_many", recording)
+    joins_stored = asyncio.Event()
+    joins = []
+    real_outbox = consumers.PRESENCE_OUTBOX.call
+
+    async def counting_joins(key, item):
+        outcome = await real_outbox(key, item)
+        if isinstance(item, tuple) and item[2] > 0:
+            joins.append(item)
+            if len(joins) == 5:
+                joins_stored.set()
+        return outcome
+
+    monkeypatch.setattr(consumers.PRESENCE_OUTBOX, "call", counting_joins)
+    sockets = [
+        await connect(db_room.pk, user),
+        await connect(db_room.pk, carol),
+        await connect(db_room.pk, carol),  # a second tab
+        await connect(db_room.pk, viewer),
+        await connect(second.pk, carol),
+    ]
+    expected = {
+        (db_room.pk, user.pk): 1,
+        (db_room.pk, carol.pk): 2,
+        (db_room.pk, viewer.pk): 1,
+        (second.pk, carol.pk): 1,
+    }
+    client = presence._redis_client()
+    keys = [cache.make_and_validate_key(presence._presence_key(room_id, user_id)) for room_id, user_id in expected]
+    try:
+        # Presence goes through one line, so a keep-alive taken before the last join was
+        # stored before it: from here on, each one covers all five sockets.
+        await asyncio.wait_for(joins_stored.wait(), 5)
+        for key in keys:
+            assert client.expire(key, 2)  # (each joined key exists)
+        armed.set()
+        await asyncio.wait_for(refreshed.wait(), 5)
+        assert len(batches) == 1 and batches[0] == expected
+        assert all(client.pttl(key) > 2000 for key in keys)  # every key's expiry back to the full TTL
+        assert cache.get(presence._presence_key(db_room.pk, carol.pk)) == 2
+    finally:
+        for comm in sockets:
+            await comm.disconnect()
+        if consumers.LOCAL_PRESENCE.task is not None:
+            consumers.LOCAL_PRESENCE.task.cancel()
+    assert all(not client.exists(key) for key in keys)  # each user's last socket took the key with it
+
+
 async def test_resume_with_bad_last_seq_is_an_error_frame(db_room, user):
     a = await connect(db_room.pk, user)
     await a.send_json_to({"type": "resume", "last_seq": "nope"})
